@@ -1,0 +1,59 @@
+"""Target boards: one JSON file per board in this folder (part, PS type, clock, AXI width, resources).
+
+`name` is FINN's board name (the key of finn.util.basic.pynq_part_map), so it can be handed to FINN
+as is; `get()` also accepts the file name, in any case and with `_` for `-` (`pynq_z2`, `Pynq-Z2`).
+"""
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PS_TYPES = ("zynq-7000", "zynq-ultrascale+")
+RESOURCES = ("LUT", "FF", "BRAM36", "DSP", "URAM")
+_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    part: str
+    board_part: str | None      # Vivado board part; None where the board has no board files
+    ps: str                     # one of PS_TYPES
+    clock_mhz: float            # default PL clock for builds
+    axi_width: int              # native width (bits) of the PS-PL AXI HP port the DMA uses
+    resources: dict = field(hash=False)   # RESOURCES -> count available on the part
+
+    def __post_init__(self):
+        if self.ps not in PS_TYPES:
+            raise ValueError(f"board {self.name}: ps must be one of {', '.join(PS_TYPES)}, got {self.ps!r}")
+        if sorted(self.resources) != sorted(RESOURCES):
+            raise ValueError(f"board {self.name}: resources must have exactly {', '.join(RESOURCES)}, "
+                             f"got {', '.join(self.resources)}")
+
+
+def _key(name):
+    return name.strip().lower().replace("_", "-")
+
+
+def _load(path):
+    data = json.loads(path.read_text())
+    expected = {f.name for f in fields(Board)}
+    if set(data) != expected:
+        raise ValueError(f"{path}: fields must be {', '.join(sorted(expected))}, got {', '.join(sorted(data))}")
+    return Board(**data)
+
+
+_BOARDS = {path.stem: _load(path) for path in sorted(_DIR.glob("*.json"))}
+_ALIASES = {**{_key(b.name): key for key, b in _BOARDS.items()}, **{key: key for key in _BOARDS}}
+
+
+def names():
+    """The board file names (`pynq-z2`, `zcu104`, ...), sorted."""
+    return sorted(_BOARDS)
+
+
+def get(name):
+    """The Board called `name` (file name or FINN board name, case-insensitive, `_` or `-`)."""
+    try:
+        return _BOARDS[_ALIASES[_key(name)]]
+    except KeyError:
+        raise KeyError(f"unknown board '{name}'; known boards: {', '.join(names())}") from None

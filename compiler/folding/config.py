@@ -1,0 +1,169 @@
+"""The folding config in FINN's JSON format, read from and written to the graph's node attributes.
+
+    {"Defaults": {"ram_style": ["block", ["MVAU_hls"]]},
+     "MVAU_hls_0": {"PE": 16, "SIMD": 96, "ram_style": "auto", ...}, ...}
+
+"Defaults" maps an attribute to [value, op types or "all", value, op types, ...], as in FINN's
+ApplyConfig; a node's own entry wins over a default.
+"""
+import json
+from pathlib import Path
+
+from onnx import NodeProto
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.base import Transformation
+
+from compiler.folding.jsonfile import write_json
+from compiler.folding.rules import (
+    FIFO_ATTRS, FOLDING_ATTRS, FoldingError, configurable_attrs, coupled, hw_nodes, rules,
+)
+
+
+_TYPE_NAMES = {"i": "an integer", "f": "a number", "s": "a string", "ints": "a list of integers"}
+
+
+def _show(value):
+    return json.dumps(value)
+
+
+def extract(model):
+    """The current folding attributes of every HW node, as FINN writes them (Defaults first)."""
+    config = {"Defaults": {}}
+    for name, node in hw_nodes(model).items():
+        inst = getCustomOp(node)
+        attrs = {a: inst.get_nodeattr(a) for a in configurable_attrs(inst) if a in FOLDING_ATTRS}
+        if attrs:
+            config[name] = attrs
+    return config
+
+
+def _resolve(config, hw, problems):
+    """node name -> {attr: value} the config asks for, Defaults expanded; appends what is malformed."""
+    if not isinstance(config, dict):
+        problems.append(f"a folding config is a JSON object of node names, got {_show(config)}")
+        return {}
+    wanted = {name: {} for name in hw}
+    defaults = config.get("Defaults", {})
+    if not isinstance(defaults, dict):
+        problems.append(f"Defaults must be an object, got {_show(defaults)}")
+        defaults = {}
+    for attr, spec in defaults.items():
+        if not (isinstance(spec, list) and spec and len(spec) % 2 == 0):
+            problems.append(f'Defaults: {attr}={_show(spec)}: expected [value, ["OpType", ...] or "all", ...]')
+            continue
+        for value, ops in zip(spec[::2], spec[1::2]):
+            ops = [ops] if isinstance(ops, str) and ops != "all" else ops
+            if ops == "all":
+                # FINN would fail on nodes without the attribute; "all" means all that have it.
+                targets = [n for n in hw.values() if attr in configurable_attrs(getCustomOp(n))]
+            elif isinstance(ops, list) and all(isinstance(op, str) for op in ops):
+                targets = [n for n in hw.values() if n.op_type in ops]
+            else:
+                problems.append(f'Defaults: {attr}: expected a list of op types or "all", got {_show(ops)}')
+                continue
+            for node in targets:
+                wanted[node.name][attr] = value
+    for name, attrs in config.items():
+        if name == "Defaults":
+            continue
+        if name not in hw:
+            problems.append(f"no HW node named {_show(name)}; the HW nodes are: {', '.join(hw)}")
+        elif not isinstance(attrs, dict):
+            problems.append(f"{name}: expected an object of attributes, got {_show(attrs)}")
+        else:
+            wanted[name].update(attrs)
+    return {name: attrs for name, attrs in wanted.items() if attrs}
+
+
+def _check(model, config, source):
+    """Validate and return the resolved config; raise FoldingError listing every problem."""
+    hw = hw_nodes(model)
+    problems = []
+    wanted = _resolve(config, hw, problems)
+    # Legality is judged on a copy of each node with all its new values set, since one attribute's
+    # legal values can depend on another's (e.g. SIMD on parallel_window).
+    insts = {name: getCustomOp(node) for name, node in hw.items()}
+    for name, attrs in wanted.items():
+        copy = NodeProto()
+        copy.CopyFrom(hw[name])
+        inst = insts[name] = getCustomOp(copy)
+        where = f"{name} ({copy.op_type})"
+        known = configurable_attrs(inst)
+        settable = {}
+        for attr, value in attrs.items():
+            if attr not in known:
+                problems.append(f"{where}: {_show(attr)} is not a folding attribute of {copy.op_type}; "
+                                f"it has {', '.join(known)}")
+                continue
+            try:
+                inst.set_nodeattr(attr, value)
+            except TypeError:
+                expected = _TYPE_NAMES.get(inst.get_nodeattr_def(attr)[0], "another type")
+                problems.append(f"{where}: {attr}={_show(value)} has the wrong type: expected {expected}")
+                continue
+            except ValueError:
+                pass  # outside the op's fixed set of values: reported below with the legal ones
+            settable[attr] = value
+        legal = rules(inst)
+        for attr, value in settable.items():
+            if attr in legal and value not in legal[attr][0]:
+                values, why = legal[attr]
+                problems.append(f"{where}: {attr}={_show(value)} is not legal: {why}; "
+                                f"legal values: {', '.join(map(_show, values)) or 'none'}")
+    for producer, p_attr, consumer, c_attr in coupled(model):
+        if producer.name in wanted or consumer.name in wanted:
+            p_val = insts[producer.name].get_nodeattr(p_attr)
+            c_val = insts[consumer.name].get_nodeattr(c_attr)
+            if p_val != c_val:
+                problems.append(f"{producer.name} ({producer.op_type}): {p_attr}={p_val} must equal {c_attr}={c_val} "
+                                f"of {consumer.name} ({consumer.op_type}), which consumes its depthwise windows")
+    if problems:
+        raise FoldingError(f"{source}: {len(problems)} problem(s) in the folding config:\n"
+                           + "\n".join(f"  {p}" for p in problems))
+    return wanted
+
+
+def validate(model, config, source="folding.json"):
+    """Raise FoldingError listing every unknown node, unknown attribute and illegal value in `config`."""
+    _check(model, config, source)
+
+
+class _SetAttributes(Transformation):
+    def __init__(self, wanted):
+        super().__init__()
+        self.wanted = wanted
+
+    def apply(self, model):
+        for node in model.graph.node:
+            for attr, value in self.wanted.get(node.name, {}).items():
+                getCustomOp(node).set_nodeattr(attr, value)
+        return model, False
+
+
+def apply(model, config, source="folding.json"):
+    """A copy of `model` with the (validated) config's attributes set on its nodes."""
+    return model.transform(_SetAttributes(_check(model, config, source)))
+
+
+def load(path):
+    """Read a folding config (FINN's folding_config.json format)."""
+    path = Path(path)
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise FoldingError(f"{path}: not valid JSON: {err}") from None
+    if not isinstance(config, dict):
+        raise FoldingError(f"{path}: a folding config is a JSON object of node names")
+    return config
+
+
+_ATTR_ORDER = {attr: i for i, attr in enumerate(FOLDING_ATTRS + FIFO_ATTRS)}
+
+
+def save(config, path):
+    """Write `config` atomically: Defaults first, nodes in the given order, attributes in FINN's order."""
+    ordered = {"Defaults": config.get("Defaults", {})}
+    for name, attrs in config.items():
+        if name != "Defaults":
+            ordered[name] = dict(sorted(attrs.items(), key=lambda kv: (_ATTR_ORDER.get(kv[0], len(_ATTR_ORDER)), kv[0])))
+    write_json(ordered, path)

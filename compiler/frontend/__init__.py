@@ -1,0 +1,10 @@
+"""Frontend: Brevitas module -> QONNX -> streamlined FINN graph -> HW layers -> dataflow partition.
+
+Each public function is one graph step of the build (see compiler/flow.py); they only compose
+qonnx/FINN transformations. Work-arounds for known qonnx/FINN problems live in
+compiler/frontend/workarounds.py, each named after the problem it fixes.
+"""
+from compiler.frontend.steps import (  # noqa: F401
+    UnsupportedLayerError, check_supported, convert_to_hw, create_dataflow_partition, export_brevitas,
+    insert_topk, specialize_layers, streamline, to_finn, to_nhwc,
+)

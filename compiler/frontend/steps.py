@@ -1,0 +1,223 @@
+"""The frontend's graph steps. Each takes and returns a qonnx ModelWrapper."""
+import os
+import tempfile
+
+import numpy as np
+from onnx import helper
+
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.transformation.base import Transformation
+from qonnx.transformation.change_3d_tensors_to_4d import Change3DTo4DTensors
+from qonnx.transformation.fold_constants import FoldConstants
+from qonnx.transformation.general import (
+    GiveReadableTensorNames, GiveUniqueNodeNames, RemoveStaticGraphInputs, RemoveUnusedTensors,
+)
+from qonnx.transformation.infer_data_layouts import InferDataLayouts
+from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
+from qonnx.transformation.insert_topk import InsertTopK
+from qonnx.util.cleanup import cleanup_model
+
+from compiler.frontend.workarounds import MakeGraphInputNHWC, PadMaxPoolDilationsTo2D, SnapIntegerBiases
+
+# Op types of an exported QONNX graph that this flow maps to hardware (or keeps on the host at the
+# graph's ends). Anything else is reported up front instead of failing deep inside a transform.
+SUPPORTED_QONNX_OPS = {
+    "Quant", "BipolarQuant", "Conv", "MatMul", "Gemm", "BatchNormalization", "Relu", "MaxPool",
+    "Add", "Mul", "Sub", "Div", "Reshape", "Flatten", "Transpose", "Identity", "TopK",
+}
+# Nodes that may stay outside the dataflow partition: they run on the host, before or after it.
+HOST_OPS = {"MultiThreshold", "Mul", "Add", "Sub", "Div", "Transpose", "Reshape", "Flatten", "Identity"}
+FINN_HW_DOMAIN = "finn.custom_op.fpgadataflow"
+
+
+class UnsupportedLayerError(ValueError):
+    """The model has a layer the flow cannot map to hardware."""
+
+
+def _tidy(model):
+    model = model.transform(InferShapes())
+    model = model.transform(FoldConstants())
+    model = model.transform(GiveUniqueNodeNames())
+    model = model.transform(GiveReadableTensorNames())
+    model = model.transform(InferDataTypes())
+    return model.transform(RemoveStaticGraphInputs())
+
+
+def export_brevitas(module, input_shape, path):
+    """Export a Brevitas module to QONNX at `path` (one frame of `input_shape`, batch 1)."""
+    import torch
+    from brevitas.export import export_qonnx
+
+    module.eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        # export_qonnx writes the file itself; go through a temp file so `path` is never half-written.
+        tmp_path = os.path.join(tmp, "export.onnx")
+        export_qonnx(module, torch.zeros(1, *input_shape), export_path=tmp_path)
+        model = cleanup_model(ModelWrapper(tmp_path))
+    return model
+
+
+def check_supported(model):
+    """Raise UnsupportedLayerError naming every node whose op type the flow cannot map."""
+    bad = [n for n in model.graph.node if n.op_type not in SUPPORTED_QONNX_OPS]
+    if bad:
+        lines = [f"  node '{n.name or n.output[0]}' (op type {n.op_type})" for n in bad]
+        raise UnsupportedLayerError(
+            "the model has layers this flow cannot map to hardware:\n" + "\n".join(lines)
+            + f"\nsupported op types: {', '.join(sorted(SUPPORTED_QONNX_OPS))}")
+    return model
+
+
+def insert_topk(model, k):
+    """Append a TopK(k) head: the accelerator then outputs class indices (FINN LabelSelect)."""
+    return _tidy(model.transform(InsertTopK(k=k)))
+
+
+def to_finn(model):
+    """QONNX -> FINN-ONNX: Quant activations become MultiThreshold, weights are folded to integers."""
+    from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
+
+    model = check_supported(cleanup_model(model))
+    return _tidy(model.transform(ConvertQONNXtoFINN()))
+
+
+def to_nhwc(model):
+    """1D models: make every tensor 4D (N, C, L, 1), as FINN's conv lowering expects, with an NHWC
+    graph input."""
+    if len(model.get_tensor_shape(model.graph.input[0].name)) == 3:
+        model = model.transform(Change3DTo4DTensors())
+        model = model.transform(PadMaxPoolDilationsTo2D())
+    model = model.transform(MakeGraphInputNHWC())
+    return _tidy(model)
+
+
+def streamline(model):
+    """Move and collapse float scales/biases into thresholds; lower convs to Im2Col + MatMul."""
+    from finn.transformation.streamline import Streamline
+    from finn.transformation.streamline.absorb import (
+        AbsorbConsecutiveTransposes, AbsorbScalarBiasIntoMultiThreshold, AbsorbScalarMulAddIntoTopK,
+        AbsorbTransposeIntoMultiThreshold,
+    )
+    from finn.transformation.streamline.reorder import (
+        MakeMaxPoolNHWC, MoveMulPastAdd, MoveScalarLinearPastInvariants,
+    )
+    from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
+
+    model = model.transform(AbsorbScalarBiasIntoMultiThreshold())
+    model = model.transform(Streamline())
+    model = model.transform(LowerConvsToMatMul())
+    model = model.transform(MakeMaxPoolNHWC())
+    model = model.transform(AbsorbTransposeIntoMultiThreshold())
+    model = model.transform(MakeMaxPoolNHWC())
+    model = model.transform(AbsorbConsecutiveTransposes())
+    model = model.transform(MoveScalarLinearPastInvariants())
+    model = model.transform(Streamline())
+    # Streamline leaves `MatMul -> Mul(scale) -> Add(bias)` at the output; swapping to
+    # `Add(bias/scale) -> Mul(scale)` makes the bias an integer add that runs in hardware and leaves
+    # a scalar Mul that the host applies or TopK absorbs.
+    model = model.transform(MoveMulPastAdd())
+    model = model.transform(SnapIntegerBiases())
+    model = model.transform(AbsorbScalarMulAddIntoTopK())
+    model = model.transform(InferDataLayouts())
+    return _tidy(model.transform(RemoveUnusedTensors()))
+
+
+def _is_integer_constant_op(model, node):
+    """An elementwise op with an integer stream input and an integer-valued constant (e.g. a bias
+    with Int32Bias quantization) can run in hardware; float scales stay on the host."""
+    dynamic = [t for t in node.input if model.get_initializer(t) is None]
+    constant = [model.get_initializer(t) for t in node.input if model.get_initializer(t) is not None]
+    return (len(dynamic) == 1 and len(constant) == 1 and model.get_tensor_datatype(dynamic[0]).is_integer()
+            and np.array_equal(constant[0], np.round(constant[0])))
+
+
+class KeepFloatInputQuantizerOnHost(Transformation):
+    """A Thresholding layer fed by float data is the model's input quantizer. Turn it back into a
+    MultiThreshold host op: the driver quantizes frames in software (as finn-examples' VGG10 does),
+    so the accelerator streams narrow integers instead of 32-bit floats and compares no floats."""
+
+    def apply(self, model):
+        from qonnx.custom_op.registry import getCustomOp
+
+        for index, node in enumerate(model.graph.node):
+            if node.op_type.startswith("Thresholding") and not model.get_tensor_datatype(node.input[0]).is_integer():
+                inst = getCustomOp(node)
+                host = helper.make_node(
+                    "MultiThreshold", list(node.input[:2]), list(node.output), name=node.name,
+                    domain="qonnx.custom_op.general", out_dtype=inst.get_nodeattr("outputDataType"),
+                    out_bias=float(inst.get_nodeattr("ActVal")), data_layout="NHWC")
+                model.graph.node.remove(node)
+                model.graph.node.insert(index, host)
+                return model, True
+        return model, False
+
+
+def convert_to_hw(model):
+    """Replace streamlined nodes by FINN's generic HW layers (MVAU, Thresholding, SWG, ...)."""
+    from finn.transformation.fpgadataflow.convert_to_hw.conv_inp_gen import InferConvInpGen
+    from finn.transformation.fpgadataflow.convert_to_hw.duplicate_streams import InferDuplicateStreamsLayer
+    from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
+        InferElementwiseBinaryOperation,
+    )
+    from finn.transformation.fpgadataflow.convert_to_hw.label_select import InferLabelSelectLayer
+    from finn.transformation.fpgadataflow.convert_to_hw.pool import InferPool
+    from finn.transformation.fpgadataflow.convert_to_hw.quantized_matrix_vector_activation import (
+        InferQuantizedMatrixVectorActivation,
+    )
+    from finn.transformation.fpgadataflow.convert_to_hw.thresholding import InferThresholdingLayer
+    from finn.transformation.move_reshape import RemoveCNVtoFCFlatten
+    from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes
+
+    for transform in [
+        InferQuantizedMatrixVectorActivation(),
+        InferElementwiseBinaryOperation(_is_integer_constant_op),
+        InferLabelSelectLayer(),
+        InferThresholdingLayer(),
+        InferPool(),
+        InferConvInpGen(),
+        KeepFloatInputQuantizerOnHost(),
+        InferDuplicateStreamsLayer(),
+        AbsorbConsecutiveTransposes(),
+        RemoveCNVtoFCFlatten(),
+    ]:
+        model = model.transform(transform)
+    model = _tidy(model.transform(InferDataLayouts()))
+    _check_mapped(model)
+    return model
+
+
+def _check_mapped(model):
+    """Every node left is either a HW layer or a host op at the graph's ends."""
+    bad = [n for n in model.graph.node
+           if not n.domain.startswith(FINN_HW_DOMAIN) and n.op_type not in HOST_OPS]
+    if bad:
+        lines = [f"  node '{n.name}' (op type {n.op_type})" for n in bad]
+        raise UnsupportedLayerError(
+            "these nodes could not be converted to hardware layers:\n" + "\n".join(lines)
+            + f"\nonly {', '.join(sorted(HOST_OPS))} may stay on the host, at the start or end of the graph")
+
+
+def create_dataflow_partition(model, work_dir):
+    """Move all HW layers into one StreamingDataflowPartition; returns (parent, dataflow) models."""
+    from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
+    from qonnx.custom_op.registry import getCustomOp
+
+    parent = model.transform(CreateDataflowPartition(partition_model_dir=work_dir))
+    partitions = parent.get_nodes_by_op_type("StreamingDataflowPartition")
+    if len(partitions) != 1:
+        raise UnsupportedLayerError(
+            f"expected one dataflow partition, got {len(partitions)}: host ops "
+            f"({', '.join(sorted(HOST_OPS))}) may only sit at the start or end of the graph")
+    dataflow = ModelWrapper(getCustomOp(partitions[0]).get_nodeattr("model"))
+    return parent, dataflow
+
+
+def specialize_layers(model, fpga_part):
+    """Pick the HLS variant of every layer (our kernels are HLS), as FINN's SpecializeLayers does."""
+    from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
+    from qonnx.custom_op.registry import getCustomOp
+
+    for node in model.graph.node:
+        getCustomOp(node).set_nodeattr("preferred_impl_style", "hls")
+    return _tidy(model.transform(SpecializeLayers(fpga_part)))
