@@ -18,7 +18,6 @@ from compiler.folding.rules import (
     FIFO_ATTRS, FOLDING_ATTRS, FoldingError, configurable_attrs, coupled, hw_nodes, rules,
 )
 
-
 _TYPE_NAMES = {"i": "an integer", "f": "a number", "s": "a string", "ints": "a list of integers"}
 
 
@@ -47,6 +46,7 @@ def _resolve(config, hw, problems):
     if not isinstance(defaults, dict):
         problems.append(f"Defaults must be an object, got {_show(defaults)}")
         defaults = {}
+    graph_ops = list(dict.fromkeys(n.op_type for n in hw.values()))
     for attr, spec in defaults.items():
         if not (isinstance(spec, list) and spec and len(spec) % 2 == 0):
             problems.append(f'Defaults: {attr}={_show(spec)}: expected [value, ["OpType", ...] or "all", ...]')
@@ -58,6 +58,11 @@ def _resolve(config, hw, problems):
                 targets = [n for n in hw.values() if attr in configurable_attrs(getCustomOp(n))]
             elif isinstance(ops, list) and all(isinstance(op, str) for op in ops):
                 targets = [n for n in hw.values() if n.op_type in ops]
+                absent = [op for op in ops if op not in graph_ops]
+                if absent:
+                    # typically a generic name (MVAU) where the graph has specialized ones (MVAU_hls)
+                    problems.append(f"Defaults: {attr}: no HW node has op type {', '.join(map(_show, absent))}; "
+                                    f"the graph has {', '.join(graph_ops)}")
             else:
                 problems.append(f'Defaults: {attr}: expected a list of op types or "all", got {_show(ops)}')
                 continue
@@ -104,10 +109,10 @@ def _check(model, config, source):
             except ValueError:
                 pass  # outside the op's fixed set of values: reported below with the legal ones
             settable[attr] = value
-        legal = rules(inst)
-        for attr, value in settable.items():
-            if attr in legal and value not in legal[attr][0]:
-                values, why = legal[attr]
+        # Every attribute of a touched node is checked: a new value can make an old one illegal.
+        for attr, (values, why) in rules(inst).items():
+            value = settable.get(attr, inst.get_nodeattr(attr))
+            if value not in values:
                 problems.append(f"{where}: {attr}={_show(value)} is not legal: {why}; "
                                 f"legal values: {', '.join(map(_show, values)) or 'none'}")
     for producer, p_attr, consumer, c_attr in coupled(model):
@@ -115,8 +120,9 @@ def _check(model, config, source):
             p_val = insts[producer.name].get_nodeattr(p_attr)
             c_val = insts[consumer.name].get_nodeattr(c_attr)
             if p_val != c_val:
-                problems.append(f"{producer.name} ({producer.op_type}): {p_attr}={p_val} must equal {c_attr}={c_val} "
-                                f"of {consumer.name} ({consumer.op_type}), which consumes its depthwise windows")
+                problems.append(f"{producer.name} ({producer.op_type}): {p_attr}={p_val} must equal "
+                                f"{c_attr}={c_val} of {consumer.name} ({consumer.op_type}), "
+                                "which consumes its depthwise windows")
     if problems:
         raise FoldingError(f"{source}: {len(problems)} problem(s) in the folding config:\n"
                            + "\n".join(f"  {p}" for p in problems))
@@ -160,10 +166,14 @@ def load(path):
 _ATTR_ORDER = {attr: i for i, attr in enumerate(FOLDING_ATTRS + FIFO_ATTRS)}
 
 
+def _attr_key(item):
+    return _ATTR_ORDER.get(item[0], len(_ATTR_ORDER)), item[0]
+
+
 def save(config, path):
     """Write `config` atomically: Defaults first, nodes in the given order, attributes in FINN's order."""
     ordered = {"Defaults": config.get("Defaults", {})}
     for name, attrs in config.items():
         if name != "Defaults":
-            ordered[name] = dict(sorted(attrs.items(), key=lambda kv: (_ATTR_ORDER.get(kv[0], len(_ATTR_ORDER)), kv[0])))
+            ordered[name] = dict(sorted(attrs.items(), key=_attr_key))
     write_json(ordered, path)

@@ -142,8 +142,8 @@ def _restrictions(inst):
         if get("dynamic_mode"):
             yield "parallel_window", lambda v: v == 0, "dynamic_mode=1 does not work with parallel_window=1"
     # FINN asserts this for non-Versal parts only; every board this project targets is non-Versal.
-    if (base_op(op) == "MVAU" or op == "Thresholding_hls") and get("mem_mode") == "internal_decoupled" \
-            and not get("runtime_writeable_weights"):
+    streamed = (base_op(op) == "MVAU" or op == "Thresholding_hls") and get("mem_mode") == "internal_decoupled"
+    if streamed and not get("runtime_writeable_weights"):
         yield ("ram_style", lambda v: v != "ultra",
                "URAM weights need runtime_writeable_weights=1 (they cannot be initialised from the bitfile)")
 

@@ -6,5 +6,5 @@ compiler/frontend/workarounds.py, each named after the problem it fixes.
 """
 from compiler.frontend.steps import (  # noqa: F401
     UnsupportedLayerError, check_supported, convert_to_hw, create_dataflow_partition, export_brevitas,
-    insert_topk, specialize_layers, streamline, to_finn, to_nhwc,
+    insert_topk, minimize_bit_widths, specialize_layers, streamline, to_finn, to_nhwc,
 )

@@ -221,3 +221,18 @@ def specialize_layers(model, fpga_part):
     for node in model.graph.node:
         getCustomOp(node).set_nodeattr("preferred_impl_style", "hls")
     return _tidy(model.transform(SpecializeLayers(fpga_part)))
+
+
+def minimize_bit_widths(model, fpga_part):
+    """Integer thresholds, narrowest weight/accumulator types (they set the kernels' ap_int widths),
+    and a width converter wherever a producer's word width differs from its consumer's."""
+    from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
+    from finn.transformation.fpgadataflow.minimize_accumulator_width import MinimizeAccumulatorWidth
+    from finn.transformation.fpgadataflow.minimize_weight_bit_width import MinimizeWeightBitWidth
+    from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
+
+    model = model.transform(RoundAndClipThresholds())
+    model = model.transform(MinimizeWeightBitWidth())
+    model = model.transform(MinimizeAccumulatorWidth())
+    model = model.transform(InsertDWC())
+    return specialize_layers(model, fpga_part)

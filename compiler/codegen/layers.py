@@ -1,0 +1,230 @@
+"""Per-layer code descriptors: how each FINN HW op maps onto a kernel of our library.
+
+`describe(model, node)` reads the node's attributes from the graph (the single source of truth)
+and returns a Layer: the kernel header, the C++ call with its template arguments, the constant
+arrays (weights, thresholds, parameters) and the stream widths. Templates turn Layers into code.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+from qonnx.core.datatype import DataType
+from qonnx.custom_op.registry import getCustomOp
+
+
+class CodegenError(ValueError):
+    """A layer (or a layer configuration) our kernel library cannot implement."""
+
+
+@dataclass
+class ConstArray:
+    """A constant array stored in a layer's parameter header."""
+    name: str
+    dtype: DataType          # FINN datatype of the values (gives the synthesis storage type)
+    values: np.ndarray       # integer values, already in the layout the kernel indexes
+
+    @property
+    def synth_type(self):
+        return ap_type(self.dtype)
+
+    @property
+    def sim_type(self):
+        return native_type(self.dtype)
+
+    @property
+    def dims(self):
+        return "".join(f"[{d}]" for d in self.values.shape)
+
+    def initializer(self):
+        """Nested C initializer list, e.g. {{1, -2}, {3, 4}}."""
+        def nest(a):
+            if a.ndim == 1:
+                return "{" + ", ".join(str(int(v)) for v in a) + "}"
+            return "{" + ",\n".join(nest(sub) for sub in a) + "}"
+        return nest(self.values)
+
+
+@dataclass
+class Layer:
+    name: str
+    op_type: str
+    kernel: str              # header in kernels/
+    call: str                # C++ call of the kernel with `in`, `out` and `frames` in scope
+    in_width: int
+    out_width: int
+    arrays: list = field(default_factory=list)
+
+
+def ap_type(dtype):
+    if dtype == DataType["BIPOLAR"] or not dtype.is_integer():
+        raise CodegenError(f"data type {dtype.name} is not supported by the kernel library (integers only)")
+    return f"ap_int<{dtype.bitwidth()}>" if dtype.signed() else f"ap_uint<{dtype.bitwidth()}>"
+
+
+def native_type(dtype):
+    """Smallest C integer type holding every value of `dtype`: faster to compile and simulate than
+    ap_int, with identical values."""
+    for bits in (8, 16, 32, 64):
+        if dtype.bitwidth() <= bits:
+            return f"{'' if dtype.signed() else 'u'}int{bits}_t"
+    raise CodegenError(f"data type {dtype.name} is wider than 64 bits")
+
+
+def _integers(name, values):
+    rounded = np.round(values)
+    if not np.array_equal(values, rounded):
+        raise CodegenError(f"{name} has non-integer values (run RoundAndClipThresholds / integer params first)")
+    return rounded.astype(np.int64)
+
+
+def _base_op(node):
+    for suffix in ("_hls", "_rtl"):
+        if node.op_type.endswith(suffix):
+            return node.op_type[: -len(suffix)]
+    return node.op_type
+
+
+def _fmpadding(model, node, inst):
+    h, w = inst.get_nodeattr("ImgDim")
+    top, left, bottom, right = inst.get_nodeattr("Padding")
+    cf = inst.get_nodeattr("NumChannels") // inst.get_nodeattr("SIMD")
+    word = f"ap_uint<{inst.get_instream_width()}>"
+    return "fmpadding.hpp", (f"dfk::fmpadding<{h}, {w}, {top}, {left}, {bottom}, {right}, {cf}, {word}>"
+                             f"(in, out, frames * {int(np.prod(inst.get_nodeattr('numInputVectors')))})"), []
+
+
+def _sliding_window(model, node, inst):
+    if inst.get_nodeattr("parallel_window"):
+        raise CodegenError(f"{node.name}: parallel_window=1 is not supported yet; set it to 0")
+    if inst.get_nodeattr("M") != 1:
+        raise CodegenError(f"{node.name}: M={inst.get_nodeattr('M')} is not supported; only M=1")
+    ih, iw = inst.get_nodeattr("IFMDim")
+    oh, ow = inst.get_nodeattr("OFMDim")
+    kh, kw = inst.get_nodeattr("ConvKernelDim")
+    sh, sw = inst.get_nodeattr("Stride")
+    dh, dw = inst.get_nodeattr("Dilation")
+    cf = inst.get_nodeattr("IFMChannels") // inst.get_nodeattr("SIMD")
+    depthwise = "true" if inst.get_nodeattr("depthwise") else "false"
+    word = f"ap_uint<{inst.get_instream_width()}>"
+    return "sliding_window.hpp", (
+        f"dfk::sliding_window<{ih}, {iw}, {kh}, {kw}, {sh}, {sw}, {dh}, {dw}, {oh}, {ow}, {cf}, {depthwise}, {word}>"
+        "(in, out, frames)"), []
+
+
+def _mvau(model, node, inst):
+    if inst.get_nodeattr("binaryXnorMode"):
+        raise CodegenError(f"{node.name}: binaryXnorMode (bipolar) MVAU is not supported yet")
+    mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
+    simd, pe = inst.get_nodeattr("SIMD"), inst.get_nodeattr("PE")
+    sf, nf = mw // simd, mh // pe
+    idt, wdt = inst.get_input_datatype(0), inst.get_input_datatype(1)
+    adt, odt = inst.get_accumulator_datatype(), inst.get_output_datatype()
+    weights = _integers(f"{node.name} weights", model.get_initializer(node.input[1]))
+    # W[sf*SIMD + s][nf*PE + pe] -> weights[pe][nf*SF + sf][s]
+    weights = weights.reshape(sf, simd, nf, pe).transpose(3, 2, 0, 1).reshape(pe, nf * sf, simd)
+    arrays = [ConstArray(f"{node.name}_weights", wdt, weights)]
+    if inst.get_nodeattr("noActivation"):
+        n_thresholds, act_val = 0, 0
+        thresholds = np.zeros((pe, nf, 1), dtype=np.int64)
+        tdt = DataType["INT8"]
+    else:
+        thresholds = _integers(f"{node.name} thresholds", model.get_initializer(node.input[2]))
+        thresholds = np.broadcast_to(thresholds, (mh, thresholds.shape[1]))
+        n_thresholds, act_val = thresholds.shape[1], int(inst.get_nodeattr("ActVal"))
+        thresholds = thresholds.reshape(nf, pe, n_thresholds).transpose(1, 0, 2)
+        tdt = model.get_tensor_datatype(node.input[2])
+        if not tdt.is_integer() or not (tdt.allowed(thresholds.min()) and tdt.allowed(thresholds.max())):
+            tdt = _covering_type(thresholds)
+    arrays.append(ConstArray(f"{node.name}_thresholds", tdt, np.ascontiguousarray(thresholds)))
+    vectors = int(np.prod(inst.get_nodeattr("numInputVectors")))
+    return "mvau.hpp", (
+        f"dfk::mvau<{mw}, {mh}, {simd}, {pe}, {n_thresholds}, {act_val}, {ap_type(idt)}, {ap_type(wdt)}, "
+        f"{ap_type(adt)}, {ap_type(odt)}>(in, out, {node.name}_weights, {node.name}_thresholds, frames * {vectors})"
+    ), arrays
+
+
+def _covering_type(values):
+    """Smallest FINN integer type holding all `values`."""
+    lo, hi = int(values.min()), int(values.max())
+    for bits in range(1, 65):
+        if lo >= 0 and hi < 2 ** bits:
+            return DataType[f"UINT{bits}"]
+        if -(2 ** (bits - 1)) <= lo and hi < 2 ** (bits - 1):
+            return DataType[f"INT{bits}"]
+    raise CodegenError(f"values in [{lo}, {hi}] need more than 64 bits")
+
+
+def _pool(model, node, inst):
+    if inst.get_nodeattr("Function") != "MaxPool":
+        raise CodegenError(f"{node.name}: Pool Function={inst.get_nodeattr('Function')} is not supported yet "
+                           "(supported: MaxPool)")
+    channels, pe = inst.get_nodeattr("Channels"), inst.get_nodeattr("PE")
+    producer = model.find_producer(node.input[0])
+    if producer is not None and _base_op(producer) == "ConvolutionInputGenerator":
+        simd = getCustomOp(producer).get_nodeattr("SIMD")
+        if simd != pe:
+            raise CodegenError(f"{node.name}: PE={pe} must equal the SIMD={simd} of the sliding window "
+                               f"{producer.name} that feeds it (the window is emitted channel fold by channel fold)")
+    kh, kw = inst.get_nodeattr("KernelSize")
+    oh, ow = inst.get_nodeattr("OutImgDims")
+    dtype = inst.get_input_datatype()
+    pixels = oh * ow * inst.get_nodeattr("BatchSize")
+    return "pool.hpp", (f"dfk::max_pool<{channels // pe}, {pe}, {kh * kw}, {ap_type(dtype)}>"
+                        f"(in, out, frames * {pixels})"), []
+
+
+def _elementwise(model, node, inst):
+    op = _base_op(node)[len("Elementwise"):]
+    if op not in ("Add", "Sub", "Mul"):
+        raise CodegenError(f"{node.name}: Elementwise{op} is not supported yet (supported: Add, Sub, Mul)")
+    if inst.get_nodeattr("lhs_style") != "input" or inst.get_nodeattr("rhs_style") != "const":
+        raise CodegenError(f"{node.name}: only a streamed left-hand side with a constant right-hand side is supported")
+    out_shape = list(inst.get_nodeattr("out_shape"))
+    channels, pe = out_shape[-1], inst.get_nodeattr("PE")
+    params = _integers(f"{node.name} constant", model.get_initializer(node.input[1])).reshape(-1)
+    if params.size not in (1, channels):
+        raise CodegenError(f"{node.name}: the constant must have 1 or {channels} (channel) values, not {params.size}")
+    ldt, rdt, odt = (DataType[inst.get_nodeattr(a)] for a in ("lhs_dtype", "rhs_dtype", "out_dtype"))
+    pixels = int(np.prod(out_shape[:-1]))
+    return "elementwise.hpp", (
+        f"dfk::elementwise_const<dfk::{op}, {channels}, {pe}, {params.size}, {ap_type(ldt)}, {ap_type(rdt)}, "
+        f"{ap_type(odt)}>(in, out, {node.name}_params, frames * {pixels})"
+    ), [ConstArray(f"{node.name}_params", rdt, params)]
+
+
+def _label_select(model, node, inst):
+    labels, pe, k = inst.get_nodeattr("Labels"), inst.get_nodeattr("PE"), inst.get_nodeattr("K")
+    idt, odt = inst.get_input_datatype(), inst.get_output_datatype()
+    vectors = int(np.prod(inst.get_nodeattr("numInputVectors")))
+    return "label_select.hpp", (f"dfk::label_select<{labels}, {pe}, {k}, {ap_type(idt)}, {ap_type(odt)}>"
+                                f"(in, out, frames * {vectors})"), []
+
+
+def _data_width_converter(model, node, inst):
+    in_words = int(np.prod(inst.get_folded_input_shape()[:-1]))
+    return "data_width_converter.hpp", (
+        f"dfk::data_width_converter<{inst.get_instream_width()}, {inst.get_outstream_width()}, {in_words}>"
+        "(in, out, frames)"), []
+
+
+_DESCRIBERS = {
+    "FMPadding": _fmpadding,
+    "ConvolutionInputGenerator": _sliding_window,
+    "MVAU": _mvau,
+    "Pool": _pool,
+    "ElementwiseAdd": _elementwise,
+    "ElementwiseSub": _elementwise,
+    "ElementwiseMul": _elementwise,
+    "LabelSelect": _label_select,
+    "StreamingDataWidthConverter": _data_width_converter,
+}
+SUPPORTED_OPS = sorted(_DESCRIBERS)
+
+
+def describe(model, node):
+    op = _base_op(node)
+    if op not in _DESCRIBERS:
+        raise CodegenError(f"node '{node.name}' (op type {node.op_type}) has no kernel in our library; "
+                           f"supported: {', '.join(SUPPORTED_OPS)}")
+    inst = getCustomOp(node)
+    kernel, call, arrays = _DESCRIBERS[op](model, node, inst)
+    return Layer(node.name, op, kernel, call, inst.get_instream_width(), inst.get_outstream_width(), arrays)

@@ -1,0 +1,81 @@
+"""Build and run the cppsim binary of a generated hls/ folder."""
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from compiler.codegen import generate_cppsim_main, streams
+
+CXXFLAGS = ["-std=c++17", "-O2", "-Wno-unknown-pragmas", "-Wno-unused-label"]
+
+
+class CppSimError(RuntimeError):
+    pass
+
+
+def ap_types_include_dir():
+    """Xilinx's open ap_int/hls_stream headers, as shipped inside the installed hls4ml package."""
+    import hls4ml
+
+    path = Path(hls4ml.__file__).parent / "templates" / "vivado" / "ap_types"
+    if not (path / "ap_int.h").exists():
+        raise CppSimError(f"ap_types headers not found at {path}; is hls4ml==1.3.0 installed?")
+    return path
+
+
+class CppSim:
+    """The cppsim of one dataflow model: `build()` once, then `run(frames)` as often as needed."""
+
+    def __init__(self, model, hls_dir, work_dir, log=print):
+        self.model = model
+        self.hls_dir = Path(hls_dir)
+        self.work_dir = Path(work_dir)
+        self.binary = self.work_dir / "cppsim"
+        self.log = log
+        self.streams = streams(model)
+
+    def build(self):
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        main = self.work_dir / "main.cpp"
+        generate_cppsim_main(self.model, self.hls_dir, main)
+        cmd = ["g++", *CXXFLAGS, f"-I{self.hls_dir}", f"-I{self.hls_dir / 'kernels'}",
+               f"-I{ap_types_include_dir()}", str(main), "-o", str(self.binary) + ".tmp"]
+        (self.work_dir / "compile.sh").write_text("#!/bin/sh\n" + " ".join(cmd) + "\n")
+        self.log(f"compiling cppsim ({len(self.streams) - 1} layers) ...")
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode:
+            (self.work_dir / "compile.log").write_text(result.stdout + result.stderr)
+            raise CppSimError(f"g++ failed compiling {main} (see {self.work_dir / 'compile.log'}):\n"
+                              + result.stderr[-3000:])
+        Path(str(self.binary) + ".tmp").rename(self.binary)
+        return self
+
+    def run(self, frames, dump=False):
+        """Run integer frames (N, ...) in stream order of the input; returns (outputs (N, elems), stats,
+        dumps) where dumps maps stream index -> (N, elems) for inter-layer streams when dump=True."""
+        frames = np.asarray(frames).reshape(len(frames), -1)
+        n = len(frames)
+        if frames.shape[1] != self.streams[0].elems:
+            raise CppSimError(f"cppsim input needs {self.streams[0].elems} elements per frame, got {frames.shape[1]}")
+        with tempfile.TemporaryDirectory(dir=self.work_dir) as tmp:
+            tmp = Path(tmp)
+            frames.astype("<i8").tofile(tmp / "in.bin")
+            cmd = [str(self.binary), str(tmp / "in.bin"), str(tmp / "out.bin"), str(n)]
+            if dump:
+                cmd.append(str(tmp))
+            result = subprocess.run(cmd, capture_output=True, text=True)
+            warnings = [line for line in result.stdout.splitlines() if "WARNING: Hls::stream" in line]
+            if result.returncode or warnings:
+                raise CppSimError(f"cppsim failed (exit {result.returncode}):\n" + "\n".join(warnings[:10])
+                                  + result.stderr[-2000:])
+            stats = json.loads(result.stdout.strip().splitlines()[-1])
+            outputs = np.fromfile(tmp / "out.bin", dtype="<i8").reshape(n, -1)
+            dumps = {}
+            if dump:
+                for index in range(1, len(self.streams) - 1):
+                    path = tmp / f"{index}.bin"
+                    if path.exists():
+                        dumps[index] = np.fromfile(path, dtype="<i8").reshape(n, -1)
+        return outputs, stats, dumps
