@@ -51,9 +51,14 @@ def names():
     return sorted(_BOARDS)
 
 
-def get(name):
-    """The Board called `name` (file name or FINN board name, case-insensitive, `_` or `-`)."""
+def canonical(name):
+    """The file name of board `name` (file name or FINN board name, case-insensitive, `_` or `-`)."""
     try:
-        return _BOARDS[_ALIASES[_key(name)]]
+        return _ALIASES[_key(name)]
     except KeyError:
         raise KeyError(f"unknown board '{name}'; known boards: {', '.join(names())}") from None
+
+
+def get(name):
+    """The Board called `name` (see `canonical` for the accepted spellings)."""
+    return _BOARDS[canonical(name)]

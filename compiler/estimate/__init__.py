@@ -11,7 +11,7 @@ from finn.analysis.fpgadataflow.dataflow_performance import dataflow_performance
 from finn.transformation.fpgadataflow.annotate_cycles import AnnotateCycles
 from finn.util.fpgadataflow import is_fpgadataflow_node, is_hls_node, is_rtl_node
 
-from compiler.folding.jsonfile import write_json
+from compiler.fileio import write_json
 
 LAYER_RESOURCES = ("LUT", "BRAM_18K", "URAM", "DSP")
 FIT_RESOURCES = ("LUT", "BRAM36", "URAM", "DSP")   # what FINN estimates, in the board's units

@@ -13,7 +13,7 @@ from onnx import NodeProto
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.base import Transformation
 
-from compiler.folding.jsonfile import write_json
+from compiler.fileio import write_json
 from compiler.folding.rules import (
     FIFO_ATTRS, FOLDING_ATTRS, FoldingError, configurable_attrs, coupled, hw_nodes, rules,
 )

@@ -44,18 +44,16 @@ def _tidy(model):
     return model.transform(RemoveStaticGraphInputs())
 
 
-def export_brevitas(module, input_shape, path):
-    """Export a Brevitas module to QONNX at `path` (one frame of `input_shape`, batch 1)."""
+def export_brevitas(module, input_shape):
+    """Export a Brevitas module to a QONNX graph (one frame of `input_shape`, batch 1)."""
     import torch
     from brevitas.export import export_qonnx
 
     module.eval()
     with tempfile.TemporaryDirectory() as tmp:
-        # export_qonnx writes the file itself; go through a temp file so `path` is never half-written.
         tmp_path = os.path.join(tmp, "export.onnx")
         export_qonnx(module, torch.zeros(1, *input_shape), export_path=tmp_path)
-        model = cleanup_model(ModelWrapper(tmp_path))
-    return model
+        return cleanup_model(ModelWrapper(tmp_path))
 
 
 def check_supported(model):

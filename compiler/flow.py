@@ -1,0 +1,384 @@
+"""The build: a flow of named steps from a Brevitas model to verified HLS dataflow code.
+
+Every step saves what it produces in the build folder (graph steps as steps/NN_<step>.onnx) and
+records a key in steps/state.json: a hash of its inputs chained with the previous step's key. A
+rebuild skips every step whose key is unchanged, so editing folding.json re-runs only the steps
+from folding on, and a failed build resumes where it stopped.
+"""
+import hashlib
+import json
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import boards
+from compiler import codegen, folding, frontend, verify
+from compiler.estimate import estimate, write_report
+from compiler.fileio import replace_dir, save_model, write_json
+from compiler.sources import load_source
+
+DEFAULT_TARGET_FPS = 1000
+DEFAULT_FRAMES = 16
+
+
+class BuildError(RuntimeError):
+    """A build step failed for a reason the user can act on; the message says what and where."""
+
+
+@dataclass
+class BuildConfig:
+    model: str = "vgg10"
+    board: str = "pynq-z2"
+    out_dir: Path | None = None
+    folding: Path | None = None          # a FINN folding JSON to apply
+    target_fps: float | None = None      # or a throughput target for automatic folding
+    data: Path | None = None             # RadioML HDF5 (default: synthetic)
+    ckpt: Path | None = None             # trained weights (default: a short training run)
+    input_shape: tuple | None = None     # one frame, for ONNX/Python models that do not say
+    frames: int = DEFAULT_FRAMES         # verification frames
+    clock_mhz: float | None = None       # default: the board's
+
+    def __post_init__(self):
+        self.board_info = boards.get(self.board)
+        self.clock_mhz = self.clock_mhz or self.board_info.clock_mhz
+        if self.folding and self.target_fps:
+            raise BuildError("give either FOLDING (a folding file) or TARGET_FPS, not both")
+        if self.out_dir is None:
+            self.out_dir = Path("build") / f"{Path(self.model.split(':')[0]).stem}-{boards.canonical(self.board)}"
+        self.out_dir = Path(self.out_dir)
+
+
+@dataclass
+class Step:
+    name: str
+    run: callable
+    inputs: callable = lambda build: ()        # config values besides the previous step's output
+    outputs: tuple = ()                        # files that must exist for the step to count as done
+
+
+@dataclass
+class Build:
+    config: BuildConfig
+    log: logging.Logger
+    state: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)   # in-memory graphs by step name
+    source: object = None                        # compiler.sources.Source
+    checkpoint: Path | None = None               # weights the export uses (trained by the build if none)
+
+    @property
+    def dir(self):
+        return self.config.out_dir
+
+    def step_path(self, name, suffix=""):
+        index = [s.name for s in STEPS].index(name)
+        return self.dir / "steps" / f"{index:02d}_{name}{suffix}.onnx"
+
+    def graph(self, name, suffix=""):
+        """The graph a step produced: from memory, or from its saved file when resuming."""
+        from qonnx.core.modelwrapper import ModelWrapper
+
+        key = name + suffix
+        if key not in self.models:
+            self.models[key] = ModelWrapper(str(self.step_path(name, suffix)))
+        return self.models[key]
+
+    def save_graph(self, name, model, suffix=""):
+        self.models[name + suffix] = model
+        save_model(model, self.step_path(name, suffix))
+        return model
+
+
+# ---------------------------------------------------------------------------------------------- steps
+
+def _step_train(build):
+    """Registry/Python models without CKPT: train briefly so verification sees real activations."""
+    if not build.source.trainable or build.config.ckpt:
+        build.log.info("using given weights" if build.config.ckpt else "model has no trainable source; skipped")
+        return
+    from models.train import train
+
+    train(build.source.spec, data_path=build.config.data, out=build.dir / "checkpoint.pt", log=build.log.info)
+
+
+def _step_export(build):
+    model = build.source.export(build.checkpoint)
+    save_model(model, build.dir / "model.qonnx.onnx")
+    build.save_graph("export", model)
+
+
+def _step_to_finn(build):
+    model = build.graph("export")
+    if build.source.topk:
+        model = frontend.insert_topk(model, build.source.topk)
+    build.save_graph("to_finn", frontend.to_finn(model))
+
+
+def _graph_step(name, previous, transform):
+    def run(build):
+        build.save_graph(name, transform(build, build.graph(previous)))
+    return run
+
+
+def _step_partition(build):
+    parent, dataflow = frontend.create_dataflow_partition(build.graph("convert_to_hw"), str(build.dir / "steps" / "partition"))
+    build.save_graph("dataflow_partition", parent, suffix="_parent")
+    build.save_graph("dataflow_partition", dataflow)
+
+
+def _folding_source(build):
+    """What decides the folding: FOLDING, TARGET_FPS, the build's own (maybe edited) folding.json,
+    or the default target."""
+    config, existing = build.config, build.dir / "folding.json"
+    if config.folding:
+        return ("file", str(config.folding), _file_hash(config.folding))
+    if config.target_fps:
+        return ("target_fps", config.target_fps, config.clock_mhz)
+    if existing.exists():
+        previous = build.state.get("folding", {})
+        if previous.get("applied") == _file_hash(existing):
+            return previous["source"]     # the folding.json this build wrote itself: same folding
+        return ("file", str(existing), _file_hash(existing))
+    return ("target_fps", DEFAULT_TARGET_FPS, config.clock_mhz)
+
+
+def _step_folding(build):
+    model = build.graph("specialize_layers")
+    kind, *args = _folding_source(build)
+    if kind == "file":
+        build.log.info(f"applying folding from {args[0]}")
+        model = folding.apply(model, folding.load(args[0]), source=args[0])
+    else:
+        fps = args[0]
+        if not build.config.target_fps:
+            build.log.info(f"no FOLDING or TARGET_FPS given: folding automatically for {fps:g} fps")
+        model = folding.auto_fold(model, fps, build.config.clock_mhz)
+    config = folding.extract(model)
+    folding.save(config, build.dir / "folding.json")
+    build.state["folding"] = {"source": [kind, *args], "applied": _file_hash(build.dir / "folding.json")}
+    build.save_graph("folding", model)
+
+
+def _step_estimate(build):
+    report = estimate(build.graph("minimize_bit_widths"), build.config.board_info, build.config.clock_mhz)
+    write_report(report, build.dir / "report" / "estimates.json")
+    fit = "fits" if report["fits_board"] else "does NOT fit"
+    build.log.info(f"estimated {report['estimated_fps']:.0f} fps at {report['clock_mhz']:g} MHz "
+                   f"(bottleneck {report['bottleneck']}), {report['totals']['LUT']:.0f} LUT: {fit} on "
+                   f"{build.config.board_info.name}")
+
+
+def _step_hls_codegen(build):
+    with replace_dir(build.dir / "hls") as tmp:
+        layers = codegen.generate(build.graph("minimize_bit_widths"), tmp, build.config.board_info,
+                                  build.config.clock_mhz)
+    build.log.info(f"generated HLS C++ for {len(layers)} layers in {build.dir / 'hls'}")
+
+
+def _cppsim(build):
+    from compiler.sim import CppSim
+
+    return CppSim(build.graph("minimize_bit_widths"), build.dir / "hls", build.dir / "cppsim", log=build.log.info)
+
+
+def _step_cppsim(build):
+    _cppsim(build).build()
+
+
+def _step_verify(build):
+    record = run_verification(build)
+    write_json(record, build.dir / "verification.json")
+    failed = [s for s in record["stages"] if not s["ok"]]
+    if failed:
+        where = record.get("first_differing_layer")
+        hint = (f"; cppsim first differs from the HW graph at layer '{where['layer']}' ({where['op_type']}), "
+                f"frame {where['frame']}: {where['detail']}") if where else ""
+        raise BuildError(f"verification failed at stage '{failed[0]['stage']}' on frames "
+                         f"{failed[0]['mismatched_frames'][:10]} (max difference {failed[0]['max_abs_diff']:g} "
+                         f"output units){hint}. Details: {build.dir / 'verification.json'}")
+    if record["distinct_predictions"] < 2 and record["frames"] > 1 and build.source.trainable:
+        raise BuildError(f"every verified frame is predicted as class {record['predictions'][0]}: the network "
+                         "is degenerate, so the check proves little; train longer or give CKPT")
+    build.log.info(f"verified {record['frames']} frames: PyTorch, QONNX, streamlined, HW graph and cppsim agree "
+                   f"integer-exactly; cppsim ran at {record['cppsim_fps']:.1f} frames/s")
+
+
+STEPS = [
+    Step("train", _step_train, lambda b: (b.source.key, str(b.config.data), str(b.config.ckpt))),
+    Step("export", _step_export, lambda b: (b.source.key, _file_hash(b.checkpoint) if b.checkpoint else None)),
+    Step("to_finn", _step_to_finn, lambda b: (b.source.topk,)),
+    Step("to_nhwc", _graph_step("to_nhwc", "to_finn", lambda b, m: frontend.to_nhwc(m))),
+    Step("streamline", _graph_step("streamline", "to_nhwc", lambda b, m: frontend.streamline(m))),
+    Step("convert_to_hw", _graph_step("convert_to_hw", "streamline", lambda b, m: frontend.convert_to_hw(m))),
+    Step("dataflow_partition", _step_partition),
+    Step("specialize_layers", _graph_step("specialize_layers", "dataflow_partition",
+                                          lambda b, m: frontend.specialize_layers(m, b.config.board_info.part)),
+         lambda b: (b.config.board_info.part,)),
+    Step("folding", _step_folding, lambda b: _folding_source(b), ("folding.json",)),
+    Step("minimize_bit_widths", _graph_step("minimize_bit_widths", "folding",
+                                            lambda b, m: frontend.minimize_bit_widths(m, b.config.board_info.part))),
+    Step("estimate", _step_estimate, lambda b: (b.config.board, b.config.clock_mhz), ("report/estimates.json",)),
+    Step("hls_codegen", _step_hls_codegen, lambda b: (b.config.board, b.config.clock_mhz), ("hls/top.cpp",)),
+    Step("cppsim", _step_cppsim, outputs=("cppsim/cppsim",)),
+    Step("verify", _step_verify, lambda b: (b.config.frames, str(b.config.data)), ("verification.json",)),
+]
+GRAPH_STEPS = {"export", "to_finn", "to_nhwc", "streamline", "convert_to_hw", "dataflow_partition",
+               "specialize_layers", "folding", "minimize_bit_widths"}
+
+
+# ---------------------------------------------------------------------------------------- verification
+
+def verification_frames(build):
+    """Frames to verify on: the RadioML test split (synthetic unless DATA), else seeded noise."""
+    shape = build.source.input_shape
+    if len(shape) == 2 and shape[0] == 2:
+        from models import radioml
+
+        path = build.config.data or radioml.ensure_synthetic()
+        x, _, _ = radioml.load(path, "test", limit=build.config.frames, length=shape[-1])
+        return x
+    return np.random.default_rng(0).standard_normal((build.config.frames, *shape)).astype(np.float32)
+
+
+def _nhwc(frames, graph_shape):
+    """Frames (N, C, L) or (N, C, H, W) in the layout of a graph input shaped like graph_shape."""
+    if list(frames.shape[1:]) == list(graph_shape[1:]):
+        return frames
+    if frames.ndim == 3:        # NCL -> N, L, 1, C
+        return frames.transpose(0, 2, 1)[:, :, None, :]
+    return frames.transpose(0, 2, 3, 1)
+
+
+def _expected(reference, stage_output):
+    """The reference in the form of a stage's output: scores, or top-k class indices."""
+    if stage_output.shape[1:] == reference.shape[1:]:
+        return reference
+    k = stage_output.reshape(len(stage_output), -1).shape[1]
+    return np.argsort(-reference, axis=1, kind="stable")[:, :k]
+
+
+def run_verification(build):
+    from compiler.sim import CppSim
+
+    x = verification_frames(build)
+    parent, dataflow = build.graph("dataflow_partition", "_parent"), build.graph("minimize_bit_widths")
+    quantum = verify.output_quantum(parent)
+    record = {"frames": len(x), "output_quantum": quantum, "stages": []}
+
+    stages = {}
+    reference_name = "pytorch" if build.source.torch_reference else "qonnx_export"
+    if build.source.torch_reference:
+        stages["pytorch"] = build.source.torch_reference(build.checkpoint, x, quantum)
+    for name in ("export", "to_finn", "streamline"):
+        graph = build.graph(name)
+        out = verify.run_graph(graph, _nhwc(x, graph.get_tensor_shape(graph.graph.input[0].name)))
+        stages[{"export": "qonnx_export", "to_finn": "finn_onnx"}.get(name, name)] = out
+    accel_in = verify.accelerator_inputs(parent, _nhwc(x, parent.get_tensor_shape(parent.graph.input[0].name)))
+    hw_out = verify.run_graph(verify.generic_ops(dataflow), accel_in)
+    stages["hw_graph"] = verify.host_outputs(parent, hw_out)
+    sim = CppSim(dataflow, build.dir / "hls", build.dir / "cppsim", log=build.log.info)
+    stream_in = np.stack([verify.to_stream_order(dataflow, dataflow.graph.input[0].name, f) for f in accel_in])
+    cpp_out, stats, _ = sim.run(np.round(stream_in).astype(np.int64))
+    stages["cppsim"] = verify.host_outputs(parent, cpp_out.reshape(hw_out.shape))
+    record["cppsim_fps"] = stats["fps"]
+
+    reference = None
+    for name, out in stages.items():
+        out = np.asarray(out).reshape(len(x), -1)
+        is_labels = name != reference_name and reference is not None and out.shape[1] != reference.shape[1]
+        values = out if is_labels else verify.as_integers(name, out, quantum)
+        if reference is None:
+            reference = values
+            record["reference"] = name
+            continue
+        record["stages"].append(verify.compare(name, values, _expected(reference, values)))
+
+    accel = verify.compare("cppsim_vs_hw_graph", cpp_out, np.round(hw_out.reshape(len(x), -1)))
+    record["stages"].append(accel)
+    if not accel["ok"]:
+        record["first_differing_layer"] = verify.localize_cppsim_mismatch(
+            dataflow, sim, np.round(stream_in).astype(np.int64), accel["mismatched_frames"][0])
+    predictions = np.argmax(reference, axis=1) if reference.shape[1] > 1 else reference[:, 0]
+    record["predictions"] = [int(p) for p in predictions]
+    record["distinct_predictions"] = len(set(record["predictions"]))
+    record["ok"] = all(s["ok"] for s in record["stages"])
+    return record
+
+
+# ------------------------------------------------------------------------------------------- running
+
+def _file_hash(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] if path and Path(path).exists() else None
+
+
+def _key(previous, step, inputs):
+    return hashlib.sha256(json.dumps([previous, step, inputs], default=str).encode()).hexdigest()[:16]
+
+
+def _logger(path):
+    log = logging.getLogger(f"build.{path}")
+    log.handlers.clear()
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for handler in (logging.StreamHandler(), logging.FileHandler(path)):
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        log.addHandler(handler)
+    return log
+
+
+def run_build(config, stop_after=None):
+    """Run (or resume) every step; returns the build folder. Raises BuildError naming the failed step."""
+    out = config.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    log = _logger(out / "build.log")
+    state_path = out / "steps" / "state.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    build = Build(config, log, state=state.get("extra", {}))
+    build.source = load_source(config)
+    build.checkpoint = config.ckpt or (out / "checkpoint.pt" if build.source.trainable else None)
+    times = {}
+    write_json({"status": "running"}, out / "status.json")
+    log.info(f"building {config.model} for {config.board_info.name} ({config.board_info.part}, "
+             f"{config.clock_mhz:g} MHz) in {out}")
+    previous = None
+    for step in STEPS:
+        key = _key(previous, step.name, step.inputs(build))
+        done = state.get("steps", {}).get(step.name, {})
+        outputs = list(step.outputs) + ([build.step_path(step.name).relative_to(out)] if step.name in GRAPH_STEPS else [])
+        if done.get("key") == key and all((out / o).exists() for o in outputs):
+            log.info(f"[{step.name}] up to date, skipped")
+        else:
+            log.info(f"[{step.name}] running")
+            start = time.time()
+            try:
+                step.run(build)
+            except Exception as error:
+                write_json({"status": "failed", "step": step.name, "error": str(error)}, out / "status.json")
+                log.info(traceback.format_exc() if not _user_error(error) else "")
+                raise BuildError(f"step '{step.name}' failed: {error}") from error
+            times[step.name] = round(time.time() - start, 2)
+            state.setdefault("steps", {})[step.name] = {"key": key, "seconds": times[step.name]}
+            state["extra"] = build.state
+            write_json(state, state_path)
+            log.info(f"[{step.name}] done in {times[step.name]:.1f} s")
+        previous = key
+        if step.name == stop_after:
+            break
+    write_json({name: s["seconds"] for name, s in state.get("steps", {}).items()}, out / "time_per_step.json")
+    write_json({"status": "complete" if stop_after in (None, STEPS[-1].name) else f"stopped after {stop_after}"},
+               out / "status.json")
+    log.info(f"build complete: {out}")
+    return out
+
+
+def _user_error(error):
+    """Errors whose message is the whole story (no traceback needed in the log)."""
+    from compiler.codegen import CodegenError
+    from compiler.frontend import UnsupportedLayerError
+
+    return isinstance(error, (BuildError, UnsupportedLayerError, folding.FoldingError, CodegenError,
+                              verify.VerificationError, FileNotFoundError, KeyError))

@@ -1,0 +1,122 @@
+"""Where a build's model comes from: a registry name, a QONNX/ONNX file, or `file.py:function`.
+
+A Source knows the model's input shape, how to export it to QONNX (with given weights) and, for
+PyTorch models, how to compute the integer reference outputs that verification compares against.
+"""
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class SourceError(ValueError):
+    pass
+
+
+@dataclass
+class Source:
+    key: str                          # identity of the model for rebuild decisions
+    input_shape: tuple
+    topk: int = 0
+    spec: object = None               # models.ModelSpec of registry models (trainable)
+    build_module: callable = None     # () -> torch module, for PyTorch sources
+    onnx_path: Path | None = None
+
+    @property
+    def trainable(self):
+        return self.spec is not None
+
+    def module(self, checkpoint):
+        if self.spec is not None and checkpoint:
+            from models.train import load_checkpoint
+
+            return load_checkpoint(checkpoint, self.spec)
+        module = self.build_module()
+        if checkpoint:
+            import torch
+
+            module.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True).get("state_dict"))
+        return module.eval()
+
+    def export(self, checkpoint):
+        from qonnx.core.modelwrapper import ModelWrapper
+        from qonnx.util.cleanup import cleanup_model
+
+        from compiler.frontend import export_brevitas
+
+        if self.onnx_path:
+            return cleanup_model(ModelWrapper(str(self.onnx_path)))
+        return export_brevitas(self.module(checkpoint), self.input_shape)
+
+    @property
+    def torch_reference(self):
+        return None if self.onnx_path else self._torch_reference
+
+    def _torch_reference(self, checkpoint, frames, quantum):
+        """PyTorch outputs in output units: QuantTensor value / its scale, or value / the graph's quantum."""
+        import torch
+
+        with torch.no_grad():
+            out = self.module(checkpoint)(torch.from_numpy(np.asarray(frames, dtype=np.float32)))
+        if hasattr(out, "scale") and out.scale is not None:
+            return (out.value / out.scale).numpy().astype(np.float64) * quantum
+        return out.numpy().astype(np.float64)
+
+
+def _shape(text):
+    if text is None or isinstance(text, tuple):
+        return text
+    try:
+        return tuple(int(v) for v in str(text).replace("x", ",").split(",") if v.strip())
+    except ValueError:
+        raise SourceError(f"INPUT_SHAPE '{text}' is not a comma-separated list of integers, e.g. 2,1024") from None
+
+
+def _from_python(ref, input_shape):
+    path, _, function = ref.rpartition(":")
+    if not Path(path).is_file():
+        raise SourceError(f"model file {path} not found (MODEL=path/to/file.py:function)")
+    module_spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    if not hasattr(module, function):
+        raise SourceError(f"{path} has no function '{function}'")
+    result = getattr(module, function)()
+    net, shape = result if isinstance(result, tuple) else (result, input_shape)
+    shape = _shape(input_shape) or _shape(shape) or _shape(getattr(net, "input_shape", None))
+    if not shape:
+        raise SourceError(f"{ref} returned a module without an input shape: return (module, (C, L)) or "
+                          "give INPUT_SHAPE=C,L")
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return Source(key=f"{ref}@{digest}", input_shape=tuple(shape), build_module=lambda: result[0]
+                  if isinstance(result, tuple) else result)
+
+
+def _from_onnx(path, input_shape):
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"model file {path} not found")
+    graph = onnx.load(str(path), load_external_data=False).graph
+    dims = [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim]
+    shape = _shape(input_shape) or tuple(dims[1:])
+    if not shape or 0 in shape:
+        raise SourceError(f"{path}: the graph input has no fixed shape; give INPUT_SHAPE=C,L (one frame)")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return Source(key=f"{path.name}@{digest}", input_shape=shape, onnx_path=path)
+
+
+def load_source(config):
+    ref, input_shape = config.model, config.input_shape
+    if ref.endswith(".onnx"):
+        return _from_onnx(ref, input_shape)
+    if ".py:" in ref:
+        return _from_python(ref, input_shape)
+    import models
+
+    spec = models.get(ref)
+    return Source(key=spec.name, input_shape=tuple(spec.input_shape), topk=spec.topk, spec=spec,
+                  build_module=spec.build)

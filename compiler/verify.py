@@ -1,0 +1,142 @@
+"""Verification: every stage of the flow computes exactly what the reference computes.
+
+Outputs are compared as integers: class scores are divided by the output quantum (the scale the
+host applies after the accelerator), class indices are compared directly. A cppsim mismatch is
+localized to the first layer whose output stream differs from the HW-graph execution.
+"""
+import copy
+
+import numpy as np
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
+
+from compiler.codegen import chain, streams
+
+INTEGER_TOLERANCE = 1e-3   # float graph outputs divided by the quantum are integers up to float noise
+
+
+class VerificationError(RuntimeError):
+    pass
+
+
+def split_parent(parent):
+    """(head nodes, partition node, tail nodes) of the parent graph around the dataflow partition."""
+    nodes = list(parent.graph.node)
+    index = next(i for i, n in enumerate(nodes) if n.op_type == "StreamingDataflowPartition")
+    return nodes[:index], nodes[index], nodes[index + 1:]
+
+
+def output_quantum(parent):
+    """The factor the host multiplies the accelerator's integer output with (1 if none)."""
+    _, _, tail = split_parent(parent)
+    quantum = 1.0
+    for node in tail:
+        if node.op_type == "Mul":
+            constant = next(parent.get_initializer(t) for t in node.input if parent.get_initializer(t) is not None)
+            if np.asarray(constant).size != 1:
+                raise VerificationError(f"host op {node.name} multiplies by a non-scalar; cannot derive the output quantum")
+            quantum *= float(np.asarray(constant).reshape(-1)[0])
+        elif node.op_type not in ("Reshape", "Flatten", "Identity", "Transpose"):
+            raise VerificationError(f"host op {node.name} ({node.op_type}) after the accelerator is not supported")
+    return quantum
+
+
+def generic_ops(model):
+    """A copy of a specialized HW graph with generic op types (MVAU_hls -> MVAU): FINN executes
+    `_hls`/`_rtl` nodes only in cppsim/rtlsim (which need Vitis/Vivado), the generic ones in Python."""
+    model = ModelWrapper(copy.deepcopy(model.model))
+    for node in model.graph.node:
+        for suffix in ("_hls", "_rtl"):
+            if node.op_type.endswith(suffix):
+                node.op_type = node.op_type[: -len(suffix)]
+                if node.domain.endswith("." + suffix[1:]):
+                    node.domain = node.domain[: -len(suffix)]
+    return model
+
+
+def run_graph(model, frames):
+    """Execute a graph frame by frame with qonnx; frames are shaped like the graph input without batch."""
+    name_in, name_out = model.graph.input[0].name, model.graph.output[0].name
+    return np.stack([execute_onnx(model, {name_in: f[None].astype(np.float32)})[name_out][0] for f in frames])
+
+
+def accelerator_inputs(parent, frames):
+    """Run the host ops in front of the accelerator; returns its integer input frames."""
+    head, partition, _ = split_parent(parent)
+    if not head:
+        return np.asarray(frames)
+    name_in = parent.graph.input[0].name
+    return np.stack([execute_onnx(parent, {name_in: f[None].astype(np.float32)}, return_full_exec_context=True,
+                                  end_node=head[-1])[partition.input[0]][0] for f in frames])
+
+
+def host_outputs(parent, accel_out):
+    """Apply the host ops after the accelerator to its output frames."""
+    _, partition, tail = split_parent(parent)
+    if not tail:
+        return np.asarray(accel_out, dtype=np.float64)
+    shape = parent.get_tensor_shape(partition.output[0])
+    name_out = parent.graph.output[0].name
+    return np.stack([execute_onnx(parent, {partition.output[0]: o.reshape(shape).astype(np.float32)},
+                                  start_node=tail[0])[name_out][0] for o in accel_out])
+
+
+def to_stream_order(model, tensor, values):
+    """A tensor as the elements of its stream, in order. Differs from the NHWC layout only after a
+    depthwise sliding window, which emits channel fold by channel fold."""
+    producer = model.find_producer(tensor)
+    values = np.asarray(values)
+    if producer is not None and producer.op_type.startswith("ConvolutionInputGenerator"):
+        inst = getCustomOp(producer)
+        if inst.get_nodeattr("depthwise"):
+            kh, kw = inst.get_nodeattr("ConvKernelDim")
+            channels, simd = inst.get_nodeattr("IFMChannels"), inst.get_nodeattr("SIMD")
+            lead = values.shape[:-1]
+            values = values.reshape(*lead, kh * kw, channels // simd, simd)
+            values = np.swapaxes(values, -3, -2)
+    return values.reshape(-1)
+
+
+def compare(name, got, expected, frame_ids=None):
+    """A comparison record: integer-exact when every element differs by less than half a unit."""
+    got = np.asarray(got, dtype=np.float64).reshape(len(expected), -1)
+    expected = np.asarray(expected, dtype=np.float64).reshape(len(expected), -1)
+    diff = np.abs(got - expected)
+    bad = np.nonzero((diff >= 0.5).any(axis=1))[0]
+    frame_ids = list(range(len(expected))) if frame_ids is None else list(frame_ids)
+    return {"stage": name, "frames": len(expected), "max_abs_diff": float(diff.max()) if diff.size else 0.0,
+            "mismatched_frames": [int(frame_ids[i]) for i in bad], "ok": len(bad) == 0}
+
+
+def as_integers(name, values, quantum):
+    scaled = np.asarray(values, dtype=np.float64) / quantum
+    off = np.abs(scaled - np.round(scaled)).max() if scaled.size else 0
+    if off > INTEGER_TOLERANCE:
+        raise VerificationError(f"{name}: outputs divided by the quantum {quantum:g} are not integers "
+                                f"(off by up to {off:.3g}); is the output quantized?")
+    return scaled
+
+
+def localize_cppsim_mismatch(dataflow, sim, accel_in, frame):
+    """Name the first layer whose cppsim output stream differs from the HW-graph execution."""
+    nodes = chain(dataflow)
+    stream_list = streams(dataflow)
+    x = accel_in[frame:frame + 1]
+    context = execute_onnx(generic_ops(dataflow), {dataflow.graph.input[0].name: x.reshape(
+        dataflow.get_tensor_shape(dataflow.graph.input[0].name)).astype(np.float32)}, return_full_exec_context=True)
+    out, _, dumps = sim.run(x.reshape(1, -1), dump=True)
+    observed = dict(dumps)
+    observed[len(stream_list) - 1] = out
+    for index in range(1, len(stream_list)):
+        expected = to_stream_order(dataflow, stream_list[index].tensor, context[stream_list[index].tensor])
+        got = observed[index].reshape(-1)
+        if got.shape != expected.shape or not np.array_equal(got, np.round(expected)):
+            node = nodes[index - 1]
+            if got.shape != expected.shape:
+                detail = f"it produced {got.size} elements, expected {expected.size}"
+            else:
+                pos = int(np.nonzero(got != np.round(expected))[0][0])
+                detail = f"element {pos} of its output is {int(got[pos])}, expected {int(expected[pos])}"
+            return {"layer": node.name, "op_type": node.op_type, "frame": int(frame), "detail": detail}
+    return None
