@@ -1,9 +1,6 @@
 import json
 import math
 import os
-import tempfile
-
-os.environ.setdefault("FINN_BUILD_DIR", tempfile.mkdtemp(prefix="finn_build_"))
 
 import numpy as np
 import pytest

@@ -1,8 +1,5 @@
 import json
 import os
-import tempfile
-
-os.environ.setdefault("FINN_BUILD_DIR", tempfile.mkdtemp(prefix="finn_build_"))
 
 import numpy as np
 import pytest
@@ -18,59 +15,7 @@ from compiler.folding import FoldingError, legal_values
 CLOCK_MHZ = 100
 
 
-# ---- hand-built HW graphs -------------------------------------------------------------------
-
-def _domain(op_type):
-    suffix = {"_hls": ".hls", "_rtl": ".rtl"}.get(op_type[-4:], "")
-    return "finn.custom_op.fpgadataflow" + suffix
-
-
-def inst(op_type, **attrs):
-    """The custom-op instance of a lone node, enough for legal_values()."""
-    node = helper.make_node(op_type, ["in"], ["out"], domain=_domain(op_type), backend="fpgadataflow",
-                            name=op_type, **attrs)
-    return getCustomOp(node)
-
-
-def layer(op_type, name, params=(), **attrs):
-    """One node of chain(): params are (input name suffix, initializer, FINN datatype)."""
-    return op_type, name, attrs, params
-
-
-def chain(*layers):
-    """A model of HW layers in a row, each feeding the next."""
-    nodes = []
-    for i, (op_type, name, attrs, params) in enumerate(layers):
-        inputs = [f"t{i}"] + [f"{name}_{suffix}" for suffix, _, _ in params]
-        nodes.append(helper.make_node(op_type, inputs, [f"t{i + 1}"], domain=_domain(op_type),
-                                      backend="fpgadataflow", name=name, **attrs))
-    ishape = getCustomOp(nodes[0]).get_normal_input_shape()
-    oshape = getCustomOp(nodes[-1]).get_normal_output_shape()
-    graph = helper.make_graph(
-        nodes, "test", [helper.make_tensor_value_info("t0", TensorProto.FLOAT, list(ishape))],
-        [helper.make_tensor_value_info(f"t{len(nodes)}", TensorProto.FLOAT, list(oshape))])
-    model = ModelWrapper(qonnx_make_model(graph, producer_name="test"))
-    for _, name, _, params in layers:
-        for suffix, value, dtype in params:
-            model.set_initializer(f"{name}_{suffix}", value.astype(np.float32))
-            model.set_tensor_datatype(f"{name}_{suffix}", DataType[dtype])
-    return model
-
-
-def mvau(name, mw, mh, vecs=(1,), op="MVAU_hls", wdt="INT4", idt="UINT4", thresholds=None, **attrs):
-    params = [("w", np.ones((mw, mh)), wdt)]
-    if thresholds is None:
-        attrs = {"outputDataType": "INT16", "noActivation": 1, **attrs}
-    else:
-        params.append(("t", thresholds, "INT16"))
-    return layer(op, name, params, MW=mw, MH=mh, PE=1, SIMD=1, inputDataType=idt, weightDataType=wdt,
-                 numInputVectors=list(vecs), **attrs)
-
-
-def swg(name, ifm, k, channels, stride=1, depthwise=0, dt="UINT4"):
-    return layer("ConvolutionInputGenerator_rtl", name, IFMDim=[ifm, 1], ConvKernelDim=[k, 1], IFMChannels=channels,
-                 OFMDim=[(ifm - k) // stride + 1, 1], Stride=[stride, 1], Dilation=[1, 1], SIMD=1,
-                 depthwise=depthwise, inputDataType=dt, outputDataType=dt)
+from hwgraphs import chain, inst, layer, mvau, swg  # noqa: E402
 
 
 def tiny_cnn():

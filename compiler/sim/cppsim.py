@@ -40,7 +40,7 @@ class CppSim:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         main = self.work_dir / "main.cpp"
         generate_cppsim_main(self.model, self.hls_dir, main)
-        cmd = ["g++", *CXXFLAGS, f"-I{self.hls_dir}", f"-I{self.hls_dir / 'kernels'}",
+        cmd = ["g++", *CXXFLAGS, f"-I{self.hls_dir}",
                f"-I{ap_types_include_dir()}", str(main), "-o", str(self.binary) + ".tmp"]
         (self.work_dir / "compile.sh").write_text("#!/bin/sh\n" + " ".join(cmd) + "\n")
         self.log(f"compiling cppsim ({len(self.streams) - 1} layers) ...")

@@ -1,0 +1,121 @@
+"""Each kernel, through codegen and cppsim, against FINN's Python execution of the same HW layer."""
+import numpy as np
+import pytest
+from qonnx.core.datatype import DataType
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
+
+import boards
+from compiler import codegen, verify
+from compiler.sim import CppSim
+from hwgraphs import chain, layer, mvau, swg
+
+BOARD = boards.get("pynq-z2")
+FRAMES = 3
+
+
+def random_values(rng, dtype, shape):
+    dtype = DataType[dtype]
+    return rng.integers(dtype.min(), dtype.max() + 1, size=shape).astype(np.float32)
+
+
+def check(model, tmp_path, input_dtype, seed=0):
+    """Run FRAMES random frames through FINN's execution and our cppsim; they must agree exactly."""
+    model.set_tensor_datatype(model.graph.input[0].name, DataType[input_dtype])
+    model = model.transform(InferShapes()).transform(InferDataTypes())
+    rng = np.random.default_rng(seed)
+    shape = model.get_tensor_shape(model.graph.input[0].name)
+    frames = random_values(rng, input_dtype, (FRAMES, *shape[1:]))
+    expected = verify.run_graph(verify.generic_ops(model), frames)
+    codegen.generate(model, tmp_path / "hls", BOARD, 100)
+    sim = CppSim(model, tmp_path / "hls", tmp_path / "cppsim", log=lambda *_: None).build()
+    stream_in = np.stack([verify.to_stream_order(model, model.graph.input[0].name, f) for f in frames])
+    got, _, _ = sim.run(stream_in.astype(np.int64))
+    out_name = model.graph.output[0].name
+    want = np.stack([verify.to_stream_order(model, out_name, e) for e in expected])
+    np.testing.assert_array_equal(got, want)
+
+
+def sorted_thresholds(rng, channels, steps, low, high):
+    return np.sort(rng.integers(low, high, size=(channels, steps)), axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("mw,mh,simd,pe,idt,wdt,vecs", [
+    (6, 8, 1, 1, "INT8", "INT8", (1, 5, 1)),      # first VGG10 conv: signed input
+    (12, 8, 4, 2, "UINT4", "INT4", (1, 3, 1)),
+    (12, 8, 12, 8, "UINT4", "INT4", (1, 2, 1)),   # fully parallel: SIMD = MW, PE = MH
+    (16, 4, 2, 4, "UINT2", "INT2", (1,)),
+])
+def test_mvau_with_thresholds(tmp_path, mw, mh, simd, pe, idt, wdt, vecs):
+    rng = np.random.default_rng(1)
+    weights = random_values(rng, wdt, (mw, mh))
+    thresholds = sorted_thresholds(rng, mh, 15, -40, 40)
+    model = chain(mvau("fc", mw, mh, vecs=vecs, idt=idt, wdt=wdt, thresholds=thresholds,
+                       outputDataType="UINT4", SIMD=simd, PE=pe))
+    model.set_initializer("fc_w", weights)
+    check(model, tmp_path, idt)
+
+
+def test_mvau_signed_output_and_shared_thresholds(tmp_path):
+    rng = np.random.default_rng(2)
+    thresholds = np.sort(rng.integers(-30, 30, size=(1, 7))).astype(np.float32)   # one row for all channels
+    model = chain(mvau("fc", 8, 4, vecs=(1, 4, 1), idt="INT4", wdt="INT3", thresholds=thresholds,
+                       outputDataType="INT3", ActVal=-4, SIMD=2, PE=2))
+    model.set_initializer("fc_w", random_values(rng, "INT3", (8, 4)))
+    check(model, tmp_path, "INT4")
+
+
+def test_mvau_without_activation(tmp_path):
+    rng = np.random.default_rng(3)
+    model = chain(mvau("fc", 32, 6, idt="UINT8", wdt="INT8", outputDataType="INT24", SIMD=8, PE=3))
+    model.set_initializer("fc_w", random_values(rng, "INT8", (32, 6)))
+    check(model, tmp_path, "UINT8")
+
+
+@pytest.mark.parametrize("ifm,k,channels,stride,simd,depthwise", [
+    (10, 3, 2, 1, 2, 0),
+    (12, 3, 4, 2, 2, 0),       # stride 2, SIMD < channels
+    (11, 2, 4, 3, 1, 0),       # stride > kernel, odd length: trailing rows dropped
+    (8, 2, 6, 2, 3, 1),        # depthwise (max-pool window), channel folds
+])
+def test_sliding_window_1d(tmp_path, ifm, k, channels, stride, simd, depthwise):
+    node = swg("swg", ifm, k, channels, stride=stride, depthwise=depthwise)
+    node[2]["SIMD"] = simd
+    check(chain(node), tmp_path, "UINT4")
+
+
+def test_fmpadding(tmp_path):
+    model = chain(layer("FMPadding_rtl", "pad", ImgDim=[7, 1], Padding=[2, 0, 1, 0], NumChannels=4, SIMD=2,
+                        inputDataType="INT4"))
+    check(model, tmp_path, "INT4")
+
+
+def test_max_pool_after_depthwise_window(tmp_path):
+    window = swg("pool_swg", 8, 2, 6, stride=2, depthwise=1, dt="INT4")
+    window[2]["SIMD"] = 3
+    model = chain(window, layer("Pool_hls", "pool", Channels=6, PE=3, KernelSize=[2, 1], Function="MaxPool",
+                                OutImgDims=[4, 1], InputDataType="INT4", OutputDataType="INT4"))
+    check(model, tmp_path, "INT4")
+
+
+def test_elementwise_add_per_channel_constant(tmp_path):
+    rng = np.random.default_rng(4)
+    model = chain(layer("ElementwiseAdd_hls", "bias", [("c", random_values(rng, "INT9", (6,)), "INT9")],
+                        lhs_shape=[1, 6], rhs_shape=[6], out_shape=[1, 6], lhs_dtype="INT12", rhs_dtype="INT9",
+                        out_dtype="INT13", lhs_style="input", rhs_style="const", PE=3))
+    check(model, tmp_path, "INT12")
+
+
+@pytest.mark.parametrize("labels,pe,k", [(24, 1, 1), (12, 4, 3)])
+def test_label_select_breaks_ties_towards_lower_index(tmp_path, labels, pe, k):
+    # INT2 inputs over 12+ labels guarantee ties.
+    model = chain(layer("LabelSelect_hls", "top", Labels=labels, PE=pe, K=k, inputDataType="INT2",
+                        numInputVectors=[1]))
+    check(model, tmp_path, "INT2", seed=k)
+
+
+def test_data_width_converter(tmp_path):
+    model = chain(layer("StreamingDataWidthConverter_hls", "dwc", inShape=[1, 12], outShape=[1, 12],
+                        inWidth=12, outWidth=8, dataType="UINT4"))
+    check(model, tmp_path, "UINT4")
