@@ -54,12 +54,14 @@ class Source:
     def torch_reference(self):
         return None if self.onnx_path else self._torch_reference
 
-    def _torch_reference(self, checkpoint, frames, quantum):
-        """PyTorch outputs in output units: QuantTensor value / its scale, or value / the graph's quantum."""
+    def _torch_reference(self, checkpoint, frames, quantum, dtype):
+        """PyTorch outputs evaluated in `dtype` (np.float32 or np.float64), in the graph's output
+        units: a QuantTensor's integer value times the graph's quantum, or the plain value."""
         import torch
 
+        module = self.module(checkpoint).to(torch.float64 if dtype == np.float64 else torch.float32)
         with torch.no_grad():
-            out = self.module(checkpoint)(torch.from_numpy(np.asarray(frames, dtype=np.float32)))
+            out = module(torch.from_numpy(np.asarray(frames, dtype=dtype)))
         if hasattr(out, "scale") and out.scale is not None:
             return (out.value / out.scale).numpy().astype(np.float64) * quantum
         return out.numpy().astype(np.float64)

@@ -13,7 +13,9 @@ from qonnx.custom_op.registry import getCustomOp
 
 from compiler.codegen import chain, streams
 
-INTEGER_TOLERANCE = 1e-3   # float graph outputs divided by the quantum are integers up to float noise
+# Float outputs divided by the quantum are integers up to float32 noise, which grows with the
+# magnitude of the frame's values (w8a8 VGG10 scores reach ~2e5 quanta, where a float32 ulp is ~0.016).
+ABS_TOLERANCE, REL_TOLERANCE = 1e-3, 1e-6
 
 
 class VerificationError(RuntimeError):
@@ -98,23 +100,82 @@ def to_stream_order(model, tensor, values):
     return values.reshape(-1)
 
 
-def compare(name, got, expected, frame_ids=None):
-    """A comparison record: integer-exact when every element differs by less than half a unit."""
-    got = np.asarray(got, dtype=np.float64).reshape(len(expected), -1)
-    expected = np.asarray(expected, dtype=np.float64).reshape(len(expected), -1)
-    diff = np.abs(got - expected)
-    bad = np.nonzero((diff >= 0.5).any(axis=1))[0]
-    frame_ids = list(range(len(expected))) if frame_ids is None else list(frame_ids)
-    return {"stage": name, "frames": len(expected), "max_abs_diff": float(diff.max()) if diff.size else 0.0,
-            "mismatched_frames": [int(frame_ids[i]) for i in bad], "ok": len(bad) == 0}
+# Float evaluations of the model. They can disagree with each other on a frame where a value sits on
+# a quantization rounding boundary (float32 vs float64, or another summation order): there either
+# integer result is the model's. PyTorch's own float64/float32 pair decides which frames those are;
+# without PyTorch, the two float graphs do.
+REFERENCE_FAMILIES = (("pytorch", "pytorch_float32"), ("qonnx_export", "finn_onnx"))
+# Integer arithmetic from streamlining on: these must agree with each other exactly, always.
+INTEGER_CHAIN = ("streamline", "hw_graph", "cppsim")
+# A reference family disagreeing on more frames than this is not rounding: something is wrong.
+MAX_BOUNDARY_SHARE = 0.5
+
+
+def in_form_of(values, like):
+    """`values` (scores) as `like` has them: the same scores, or the top-k class indices
+    (largest first, lower index first among equal scores, as ONNX TopK)."""
+    if values.shape[1] == like.shape[1]:
+        return values
+    return np.argsort(-values, axis=1, kind="stable")[:, :like.shape[1]]
+
+
+def differing_frames(a, b):
+    return set(np.nonzero((np.abs(a - b) >= 0.5).any(axis=1))[0].tolist())
+
+
+def judge(outputs, quantum):
+    """Compare every stage's outputs (an ordered dict, the reference first) in output units.
+
+    The integer stages must equal the reference exactly on every frame, except on rounding-boundary
+    frames (where the reference family's float evaluations disagree), where they must equal one of
+    those evaluations; and they must always agree with each other exactly. The float graph stages are
+    float32 evaluations with their own summation order: they are reported, not judged."""
+    names = list(outputs)
+    values = {}
+    for name in names:
+        out = np.asarray(outputs[name], dtype=np.float64).reshape(len(outputs[name]), -1)
+        is_labels = name != names[0] and out.shape[1] != values[names[0]].shape[1]
+        values[name] = out if is_labels else as_integers(name, out, quantum)
+    reference = values[names[0]]
+    family = next([n for n in f if n in values] for f in REFERENCE_FAMILIES if f[0] == names[0])
+    boundary = set()
+    for name in family[1:]:
+        boundary |= differing_frames(in_form_of(values[name], reference), reference)
+
+    stages = []
+    for name in names[1:]:
+        got = values[name]
+        expected = in_form_of(reference, got)
+        mismatched = differing_frames(got, expected)
+        unexplained = set() if name not in INTEGER_CHAIN else {
+            f for f in mismatched if f not in boundary or all(
+                differing_frames(got[[f]], in_form_of(values[n][[f]], got)) for n in family)}
+        stages.append({"stage": name, "judged": name in INTEGER_CHAIN, "frames": len(got),
+                       "max_abs_diff": float(np.abs(got - expected).max()), "mismatched_frames": sorted(mismatched),
+                       "unexplained_frames": sorted(unexplained), "ok": not unexplained})
+    chain = [n for n in names if n in INTEGER_CHAIN]
+    for before, after in zip(chain, chain[1:]):
+        mismatched = differing_frames(values[after], values[before])
+        stages.append({"stage": f"{after}_vs_{before}", "judged": True, "frames": len(reference),
+                       "max_abs_diff": float(np.abs(values[after] - values[before]).max()),
+                       "mismatched_frames": sorted(mismatched), "unexplained_frames": sorted(mismatched),
+                       "ok": not mismatched})
+    too_many = len(boundary) > max(1, MAX_BOUNDARY_SHARE * len(reference))
+    predictions = reference.argmax(axis=1) if reference.shape[1] > 1 else reference[:, 0]
+    return {"frames": len(reference), "output_quantum": quantum, "reference": names[0],
+            "reference_family": family, "boundary_frames": sorted(boundary), "too_many_boundary_frames": too_many,
+            "stages": stages, "predictions": [int(p) for p in predictions],
+            "distinct_predictions": len(set(predictions.tolist())),
+            "ok": not too_many and all(s["ok"] for s in stages)}
 
 
 def as_integers(name, values, quantum):
     scaled = np.asarray(values, dtype=np.float64) / quantum
-    off = np.abs(scaled - np.round(scaled)).max() if scaled.size else 0
-    if off > INTEGER_TOLERANCE:
+    error = np.abs(scaled - np.round(scaled))
+    magnitude = np.abs(scaled).reshape(len(scaled), -1).max(axis=1).reshape(-1, *[1] * (scaled.ndim - 1))
+    if (error > ABS_TOLERANCE + REL_TOLERANCE * magnitude).any():
         raise VerificationError(f"{name}: outputs divided by the quantum {quantum:g} are not integers "
-                                f"(off by up to {off:.3g}); is the output quantized?")
+                                f"(off by up to {error.max():.3g}); is the output quantized?")
     return scaled
 
 

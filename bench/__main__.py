@@ -1,0 +1,67 @@
+"""make bench: build time per step, cppsim frames/s and the folding's estimates, into bench/results.json.
+
+Builds each benchmark model from scratch in bench/build/ (the default settings of `make build`), then
+times its cppsim binary over more frames than verification uses.
+"""
+import argparse
+import json
+import platform
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from compiler.fileio import write_json
+from compiler.flow import BuildConfig, load_graph, run_build
+from compiler.sim import CppSim
+
+HERE = Path(__file__).parent
+MODELS = ["vgg10-w4a4", "vgg10"]
+
+
+def cppsim_fps(out, frames):
+    """Frames/s of the build's cppsim binary on `frames` random in-range input frames."""
+    sim = CppSim(load_graph(out, "minimize_bit_widths"), out / "hls", out / "cppsim", log=lambda *_: None)
+    dtype = sim.streams[0].dtype
+    rng = np.random.default_rng(0)
+    x = rng.integers(dtype.min(), dtype.max() + 1, size=(frames, sim.streams[0].elems))
+    _, stats, _ = sim.run(x)
+    return stats
+
+
+def bench_model(name, board, frames):
+    out = HERE / "build" / f"{name}-{board}"
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.time()
+    run_build(BuildConfig(model=name, board=board, out_dir=out))
+    total = time.time() - start
+    estimates = json.loads((out / "report" / "estimates.json").read_text())
+    stats = cppsim_fps(out, frames)
+    return {
+        "model": name, "board": board, "build_seconds": round(total, 1),
+        "seconds_per_step": json.loads((out / "time_per_step.json").read_text()),
+        "cppsim": {"frames": stats["frames"], "seconds": stats["seconds"], "frames_per_second": stats["fps"]},
+        "estimate": {"fps": estimates["estimated_fps"], "LUT": estimates["totals"]["LUT"],
+                     "BRAM36": estimates["totals"]["BRAM36"], "DSP": estimates["totals"]["DSP"],
+                     "clock_mhz": estimates["clock_mhz"], "fits_board": estimates["fits_board"]},
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=MODELS)
+    parser.add_argument("--board", default="pynq-z2")
+    parser.add_argument("--frames", type=int, default=64, help="cppsim frames to time")
+    args = parser.parse_args(argv)
+    results = {"machine": {"platform": platform.platform(), "python": platform.python_version()},
+               "models": [bench_model(m, args.board, args.frames) for m in args.models]}
+    write_json(results, HERE / "results.json")
+    for r in results["models"]:
+        print(f"{r['model']}: build {r['build_seconds']} s, cppsim {r['cppsim']['frames_per_second']:.1f} frames/s, "
+              f"estimated {r['estimate']['fps']:.0f} fps with {r['estimate']['LUT']:.0f} LUT")
+    print(f"written {HERE / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
