@@ -268,8 +268,6 @@ def _nhwc(frames, graph_shape):
 
 def run_verification(build):
     """Run the verification frames through every stage and judge them (see verify.judge)."""
-    from compiler.sim import CppSim
-
     x = verification_frames(build)
     parent, dataflow = build.graph("dataflow_partition", "_parent"), build.graph("minimize_bit_widths")
     quantum = verify.output_quantum(parent)
@@ -283,7 +281,7 @@ def run_verification(build):
     accel_in = verify.accelerator_inputs(parent, _nhwc(x, parent.get_tensor_shape(parent.graph.input[0].name)))
     hw_out = verify.run_graph(verify.generic_ops(dataflow), accel_in)
     outputs["hw_graph"] = verify.host_outputs(parent, hw_out)
-    sim = CppSim(dataflow, build.dir / "hls", build.dir / "cppsim", log=build.log.info)
+    sim = _cppsim(build)
     stream_in = np.round([verify.to_stream_order(dataflow, dataflow.graph.input[0].name, f) for f in accel_in])
     cpp_out, stats, _ = sim.run(stream_in.astype(np.int64))
     outputs["cppsim"] = verify.host_outputs(parent, cpp_out.reshape(hw_out.shape))
@@ -298,6 +296,17 @@ def run_verification(build):
 
 
 # ------------------------------------------------------------------------------------------- running
+
+def _tool_version():
+    """Hash of this tool's own sources: steps built by another version of the code are re-run."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for folder in ("compiler", "kernels", "models", "boards"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in (".py", ".hpp", ".j2", ".json"):
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
 
 def _file_hash(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] if path and Path(path).exists() else None
@@ -333,7 +342,7 @@ def run_build(config, stop_after=None):
     write_json({"status": "running"}, out / "status.json")
     log.info(f"building {config.model} for {config.board_info.name} ({config.board_info.part}, "
              f"{config.clock_mhz:g} MHz) in {out}")
-    previous = None
+    previous = _tool_version()
     for step in STEPS:
         key = _key(previous, step.name, step.inputs(build))
         done = state.get("steps", {}).get(step.name, {})

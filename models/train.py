@@ -40,8 +40,11 @@ def train(spec_or_name, data_path=None, epochs=EPOCHS, batch_size=BATCH_SIZE, lr
     length = spec.input_shape[-1]
     limit = max_batches * batch_size if max_batches else None
     x, y, _ = radioml.load(path, "train", snr_min=spec.train_snr_min, limit=limit, length=length, seed=seed)
+    if epochs < 1 or len(y) < 2:
+        raise ValueError(f"nothing to train: {epochs} epochs on {len(y)} frames of {path}")
     log(f"{spec.name}: training on {len(y)} frames of {path} (SNR >= {spec.train_snr_min} dB, "
-        f"{length} samples), {epochs} epochs of batch {batch_size}")
+        f"{length} samples), epochs {epochs}, batch size {batch_size}")
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
 
     model = spec.build()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -49,8 +52,7 @@ def train(spec_or_name, data_path=None, epochs=EPOCHS, batch_size=BATCH_SIZE, lr
     order = torch.Generator().manual_seed(seed)
     start = time.time()
     for epoch in range(1, epochs + 1):
-        loss, acc = _train_epoch(model, optimizer, torch.from_numpy(x), torch.from_numpy(y), batch_size,
-                                 order, log)
+        loss, acc = _train_epoch(model, optimizer, x, y, batch_size, order, log)
         scheduler.step()
         log(f"epoch {epoch}/{epochs}: loss {loss:.4f}, train accuracy {acc:.4f}, "
             f"{time.time() - start:.1f} s")
