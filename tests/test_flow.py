@@ -141,7 +141,8 @@ foreach cmd {open_project set_top add_files open_solution set_part create_clock 
              export_design} {
     proc $cmd {args} [string map [list CMD $cmd] {lappend ::calls [list CMD {*}$args]}]
 }
-proc exit {args} { foreach c $::calls { puts $c } }
+rename exit real_exit
+proc exit {args} { foreach c $::calls { puts $c }; real_exit 0 }
 source [lindex $argv 0]
 """
 
