@@ -11,6 +11,10 @@
 // thresholds); with NT == 0 the accumulator itself is the output.
 #pragma once
 #include "stream_utils.hpp"
+#ifndef __SYNTHESIS__
+#include <algorithm>
+#include <type_traits>
+#endif
 
 namespace dfk {
 
@@ -26,6 +30,44 @@ inline unsigned count_thresholds(const TA& acc, const TMem* thresholds) {
     return count;
 }
 
+#if !defined(__SYNTHESIS__) && !defined(DFK_NAIVE_CSIM)
+// C simulation: the same function on native integers. Each input vector is unpacked once; an output
+// channel's MW weights are contiguous in `weights` (channel nf*PE+pe starts at pe*NF*MW + nf*MW), so
+// each output is a plain dot product the compiler vectorizes; thresholds are found by binary search.
+// Exact because FINN sizes TA to hold every accumulator value (MinimizeAccumulatorWidth).
+template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned NT, int ACT_VAL,
+          typename TI, typename TA, typename TO, typename WMem, typename TMem>
+void mvau_native(hls::stream<ap_uint<SIMD * TI::width>>& in, hls::stream<ap_uint<PE * TO::width>>& out,
+                 const WMem weights[PE][(MH / PE) * (MW / SIMD)][SIMD],
+                 const TMem thresholds[PE][MH / PE][NT > 0 ? NT : 1], unsigned num_vectors) {
+    static_assert(TA::width <= 64, "accumulators wider than 64 bits");
+    constexpr unsigned SF = MW / SIMD, NF = MH / PE;
+    using X = typename std::conditional<(TI::width < 16), int16_t, int64_t>::type;
+    using Acc = typename std::conditional<(TA::width <= 32 && TI::width < 16), int32_t, int64_t>::type;
+    const WMem* w = &weights[0][0][0];
+    X x[MW];
+    int64_t result[PE];
+    for (unsigned v = 0; v < num_vectors; v++) {
+        for (unsigned sf = 0; sf < SF; sf++) unpack<SIMD, TI::width, is_signed_ap<TI>::value>(in.read(), &x[sf * SIMD]);
+        for (unsigned nf = 0; nf < NF; nf++) {
+            for (unsigned pe = 0; pe < PE; pe++) {
+                const WMem* row = w + (size_t(pe) * NF + nf) * MW;
+                Acc acc = 0;
+                for (unsigned i = 0; i < MW; i++) acc += Acc(x[i]) * Acc(row[i]);
+                if (NT > 0) {
+                    const TMem* t = thresholds[pe][nf];
+                    result[pe] = ACT_VAL + (std::upper_bound(t, t + NT, int64_t(acc),
+                                                             [](int64_t a, TMem b) { return a < int64_t(b); }) - t);
+                } else {
+                    result[pe] = acc;
+                }
+            }
+            out.write(pack<PE, TO::width, PE * TO::width>(result));
+        }
+    }
+}
+#endif
+
 template <unsigned MW, unsigned MH, unsigned SIMD, unsigned PE, unsigned NT, int ACT_VAL,
           typename TI, typename TW, typename TA, typename TO, typename WMem, typename TMem>
 void mvau(hls::stream<ap_uint<SIMD * TI::width>>& in, hls::stream<ap_uint<PE * TO::width>>& out,
@@ -35,6 +77,9 @@ void mvau(hls::stream<ap_uint<SIMD * TI::width>>& in, hls::stream<ap_uint<PE * T
     static_assert(MH % PE == 0, "PE must divide MH");
     constexpr unsigned SF = MW / SIMD;
     constexpr unsigned NF = MH / PE;
+#if !defined(__SYNTHESIS__) && !defined(DFK_NAIVE_CSIM)
+    mvau_native<MW, MH, SIMD, PE, NT, ACT_VAL, TI, TA, TO>(in, out, weights, thresholds, num_vectors);
+#else
 #pragma HLS ARRAY_PARTITION variable = weights complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = weights complete dim = 3
 #pragma HLS ARRAY_PARTITION variable = thresholds complete dim = 1
@@ -72,6 +117,7 @@ void mvau(hls::stream<ap_uint<SIMD * TI::width>>& in, hls::stream<ap_uint<PE * T
             }
         }
     }
+#endif
 }
 
 }  // namespace dfk

@@ -5,8 +5,14 @@
 #pragma once
 #include <ap_int.h>
 #include <hls_stream.h>
+#include <cstdint>
 
 namespace dfk {
+
+// Signedness of an ap_int/ap_uint element type.
+template <typename T> struct is_signed_ap;
+template <int W> struct is_signed_ap<ap_int<W>> { static const bool value = true; };
+template <int W> struct is_signed_ap<ap_uint<W>> { static const bool value = false; };
 
 // Lane `i` of `word`, reinterpreted as element type T (ap_int<B> or ap_uint<B>).
 template <typename T, int W>
@@ -25,3 +31,59 @@ inline void set_lane(ap_uint<W>& word, unsigned i, const T& value) {
 }
 
 }  // namespace dfk
+
+#ifndef __SYNTHESIS__
+// C simulation only: convert whole words between packed lanes and native integers. Slicing an
+// ap_uint lane by lane costs more than the arithmetic; these touch each 64-bit chunk once.
+
+namespace dfk {
+
+template <int W>
+inline void word_chunks(const ap_uint<W>& word, uint64_t chunks[(W + 63) / 64 + 1]) {
+    for (int c = 0; c * 64 < W; c++) {
+        const int hi = (c * 64 + 63 < W) ? c * 64 + 63 : W - 1;
+        chunks[c] = word.range(hi, c * 64).to_uint64();
+    }
+    chunks[(W + 63) / 64] = 0;
+}
+
+// The LANES lanes of BITS bits each in `word`, sign-extended if SIGNED, into out[0..LANES).
+template <unsigned LANES, unsigned BITS, bool SIGNED, typename N, int W>
+inline void unpack(const ap_uint<W>& word, N* out) {
+    static_assert(BITS <= 64, "lanes wider than 64 bits");
+    uint64_t chunks[(W + 63) / 64 + 1];
+    word_chunks(word, chunks);
+    const uint64_t mask = BITS == 64 ? ~uint64_t(0) : (uint64_t(1) << BITS) - 1;
+    for (unsigned i = 0; i < LANES; i++) {
+        const unsigned bit = i * BITS, c = bit / 64, shift = bit % 64;
+        uint64_t raw = chunks[c] >> shift;
+        if (shift + BITS > 64) raw |= chunks[c + 1] << (64 - shift);
+        raw &= mask;
+        if (SIGNED && BITS < 64 && (raw >> (BITS - 1)) & 1) raw |= ~mask;
+        out[i] = N(int64_t(raw));
+    }
+}
+
+// Pack LANES native values (two's complement, truncated to BITS) into one word.
+template <unsigned LANES, unsigned BITS, int W, typename N>
+inline ap_uint<W> pack(const N* values) {
+    static_assert(LANES * BITS <= W, "lanes do not fit the word");
+    constexpr int CHUNKS = (W + 63) / 64;
+    uint64_t chunks[CHUNKS + 1] = {};
+    const uint64_t mask = BITS == 64 ? ~uint64_t(0) : (uint64_t(1) << BITS) - 1;
+    for (unsigned i = 0; i < LANES; i++) {
+        const unsigned bit = i * BITS, c = bit / 64, shift = bit % 64;
+        const uint64_t raw = uint64_t(int64_t(values[i])) & mask;
+        chunks[c] |= raw << shift;
+        if (shift + BITS > 64) chunks[c + 1] |= raw >> (64 - shift);
+    }
+    ap_uint<W> word = 0;
+    for (int c = 0; c < CHUNKS; c++) {
+        const int hi = (c * 64 + 63 < W) ? c * 64 + 63 : W - 1;
+        word.range(hi, c * 64) = chunks[c];
+    }
+    return word;
+}
+
+}  // namespace dfk
+#endif

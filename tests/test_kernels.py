@@ -20,8 +20,9 @@ def random_values(rng, dtype, shape):
     return rng.integers(dtype.min(), dtype.max() + 1, size=shape).astype(np.float32)
 
 
-def check(model, tmp_path, input_dtype, seed=0):
-    """Run FRAMES random frames through FINN's execution and our cppsim; they must agree exactly."""
+def check(model, tmp_path, input_dtype, seed=0, naive=False):
+    """Run FRAMES random frames through FINN's execution and our cppsim; they must agree exactly.
+    naive=True simulates the synthesizable loop nests instead of the native C-simulation paths."""
     model.set_tensor_datatype(model.graph.input[0].name, DataType[input_dtype])
     model = model.transform(InferShapes()).transform(InferDataTypes())
     rng = np.random.default_rng(seed)
@@ -29,7 +30,8 @@ def check(model, tmp_path, input_dtype, seed=0):
     frames = random_values(rng, input_dtype, (FRAMES, *shape[1:]))
     expected = verify.run_graph(verify.generic_ops(model), frames)
     codegen.generate(model, tmp_path / "hls", BOARD, 100)
-    sim = CppSim(model, tmp_path / "hls", tmp_path / "cppsim", log=lambda *_: None).build()
+    sim = CppSim(model, tmp_path / "hls", tmp_path / "cppsim", log=lambda *_: None,
+                 defines=["DFK_NAIVE_CSIM"] if naive else []).build()
     stream_in = np.stack([verify.to_stream_order(model, model.graph.input[0].name, f) for f in frames])
     got, _, _ = sim.run(stream_in.astype(np.int64))
     out_name = model.graph.output[0].name
@@ -41,36 +43,39 @@ def sorted_thresholds(rng, channels, steps, low, high):
     return np.sort(rng.integers(low, high, size=(channels, steps)), axis=1).astype(np.float32)
 
 
+@pytest.mark.parametrize("naive", [False, True], ids=["native", "naive"])
 @pytest.mark.parametrize("mw,mh,simd,pe,idt,wdt,vecs", [
     (6, 8, 1, 1, "INT8", "INT8", (1, 5, 1)),      # first VGG10 conv: signed input
     (12, 8, 4, 2, "UINT4", "INT4", (1, 3, 1)),
     (12, 8, 12, 8, "UINT4", "INT4", (1, 2, 1)),   # fully parallel: SIMD = MW, PE = MH
     (16, 4, 2, 4, "UINT2", "INT2", (1,)),
 ])
-def test_mvau_with_thresholds(tmp_path, mw, mh, simd, pe, idt, wdt, vecs):
+def test_mvau_with_thresholds(tmp_path, mw, mh, simd, pe, idt, wdt, vecs, naive):
     rng = np.random.default_rng(1)
     weights = random_values(rng, wdt, (mw, mh))
     thresholds = sorted_thresholds(rng, mh, 15, -40, 40)
     model = chain(mvau("fc", mw, mh, vecs=vecs, idt=idt, wdt=wdt, thresholds=thresholds,
                        outputDataType="UINT4", SIMD=simd, PE=pe))
     model.set_initializer("fc_w", weights)
-    check(model, tmp_path, idt)
+    check(model, tmp_path, idt, naive=naive)
 
 
-def test_mvau_signed_output_and_shared_thresholds(tmp_path):
+@pytest.mark.parametrize("naive", [False, True], ids=["native", "naive"])
+def test_mvau_signed_output_and_shared_thresholds(tmp_path, naive):
     rng = np.random.default_rng(2)
     thresholds = np.sort(rng.integers(-30, 30, size=(1, 7))).astype(np.float32)   # one row for all channels
     model = chain(mvau("fc", 8, 4, vecs=(1, 4, 1), idt="INT4", wdt="INT3", thresholds=thresholds,
                        outputDataType="INT3", ActVal=-4, SIMD=2, PE=2))
     model.set_initializer("fc_w", random_values(rng, "INT3", (8, 4)))
-    check(model, tmp_path, "INT4")
+    check(model, tmp_path, "INT4", naive=naive)
 
 
-def test_mvau_without_activation(tmp_path):
+@pytest.mark.parametrize("naive", [False, True], ids=["native", "naive"])
+def test_mvau_without_activation(tmp_path, naive):
     rng = np.random.default_rng(3)
     model = chain(mvau("fc", 32, 6, idt="UINT8", wdt="INT8", outputDataType="INT24", SIMD=8, PE=3))
     model.set_initializer("fc_w", random_values(rng, "INT8", (32, 6)))
-    check(model, tmp_path, "UINT8")
+    check(model, tmp_path, "UINT8", naive=naive)
 
 
 @pytest.mark.parametrize("ifm,k,channels,stride,simd,depthwise", [

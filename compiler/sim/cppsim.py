@@ -28,19 +28,20 @@ def ap_types_include_dir():
 class CppSim:
     """The cppsim of one dataflow model: `build()` once, then `run(frames)` as often as needed."""
 
-    def __init__(self, model, hls_dir, work_dir, log=print):
+    def __init__(self, model, hls_dir, work_dir, log=print, defines=()):
         self.model = model
-        self.hls_dir = Path(hls_dir)
-        self.work_dir = Path(work_dir)
+        self.hls_dir = Path(hls_dir).resolve()
+        self.work_dir = Path(work_dir).resolve()
         self.binary = self.work_dir / "cppsim"
         self.log = log
+        self.defines = list(defines)    # e.g. DFK_NAIVE_CSIM: simulate the synthesizable loop nests
         self.streams = streams(model)
 
     def build(self):
         self.work_dir.mkdir(parents=True, exist_ok=True)
         main = self.work_dir / "main.cpp"
         generate_cppsim_main(self.model, self.hls_dir, main)
-        cmd = ["g++", *CXXFLAGS, f"-I{self.hls_dir}",
+        cmd = ["g++", *CXXFLAGS, *(f"-D{d}" for d in self.defines), f"-I{self.hls_dir}",
                f"-I{ap_types_include_dir()}", str(main), "-o", str(self.binary) + ".tmp"]
         (self.work_dir / "compile.sh").write_text("#!/bin/sh\n" + " ".join(cmd) + "\n")
         self.log(f"compiling cppsim ({len(self.streams) - 1} layers) ...")
