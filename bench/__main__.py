@@ -7,13 +7,14 @@ import argparse
 import json
 import platform
 import shutil
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from compiler.fileio import write_json
-from compiler.flow import BuildConfig, load_graph, run_build
+from compiler.flow import BuildConfig, BuildError, load_graph, run_build
 from compiler.sim import CppSim
 
 HERE = Path(__file__).parent
@@ -54,14 +55,19 @@ def main(argv=None):
     parser.add_argument("--board", default="pynq-z2")
     parser.add_argument("--frames", type=int, default=64, help="cppsim frames to time")
     args = parser.parse_args(argv)
-    results = {"machine": {"platform": platform.platform(), "python": platform.python_version()},
-               "models": [bench_model(m, args.board, args.frames) for m in args.models]}
+    try:
+        models = [bench_model(m, args.board, args.frames) for m in args.models]
+    except BuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    results = {"machine": {"platform": platform.platform(), "python": platform.python_version()}, "models": models}
     write_json(results, HERE / "results.json")
     for r in results["models"]:
         print(f"{r['model']}: build {r['build_seconds']} s, cppsim {r['cppsim']['frames_per_second']:.1f} frames/s, "
               f"estimated {r['estimate']['fps']:.0f} fps with {r['estimate']['LUT']:.0f} LUT")
     print(f"written {HERE / 'results.json'}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

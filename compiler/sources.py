@@ -54,17 +54,49 @@ class Source:
     def torch_reference(self):
         return None if self.onnx_path else self._torch_reference
 
-    def _torch_reference(self, checkpoint, frames, quantum, dtype):
-        """PyTorch outputs evaluated in `dtype` (np.float32 or np.float64), in the graph's output
-        units: a QuantTensor's integer value times the graph's quantum, or the plain value."""
+    def _torch_reference(self, checkpoint, frames, dtype):
+        """PyTorch outputs evaluated in `dtype` (np.float32 or np.float64) and their quantum: the
+        output QuantTensor's scale (None if the model returns a plain tensor)."""
         import torch
 
         module = self.module(checkpoint).to(torch.float64 if dtype == np.float64 else torch.float32)
         with torch.no_grad():
             out = module(torch.from_numpy(np.asarray(frames, dtype=dtype)))
-        if hasattr(out, "scale") and out.scale is not None:
-            return (out.value / out.scale).numpy().astype(np.float64) * quantum
-        return out.numpy().astype(np.float64)
+        scale = getattr(out, "scale", None)
+        value = getattr(out, "value", out)
+        return value.numpy().astype(np.float64), None if scale is None else float(scale.reshape(-1)[0])
+
+
+    def torch_activations(self, checkpoint, frame):
+        """Per activation quantizer, in forward order, for one frame evaluated in float64: its
+        integer outputs and how far (in quantization steps) each pre-rounding value was from a
+        rounding boundary. Lets verification tell a float rounding flip from a real mismatch."""
+        import brevitas.nn as qnn
+        import torch
+
+        module = self.module(checkpoint).to(torch.float64)
+        records = []
+
+        def hook(layer, inputs, output):
+            scale = float(layer.act_quant.scale().reshape(-1)[0])
+            pre = inputs[0].detach()
+            if isinstance(layer, qnn.QuantReLU):
+                pre = torch.relu(pre)
+            steps = (pre / scale).reshape(-1).numpy()
+            value = getattr(output, "value", output).detach()
+            records.append({"ints": np.round(value.reshape(-1).numpy() / scale),
+                            "distance": np.abs(steps - np.floor(steps) - 0.5)})
+
+        quantizers = [m for m in module.modules()
+                      if isinstance(m, (qnn.QuantReLU, qnn.QuantHardTanh, qnn.QuantIdentity))]
+        handles = [m.register_forward_hook(hook) for m in quantizers]
+        try:
+            with torch.no_grad():
+                module(torch.from_numpy(np.asarray(frame, dtype=np.float64)[None]))
+        finally:
+            for handle in handles:
+                handle.remove()
+        return records
 
 
 def _shape(text):

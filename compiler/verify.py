@@ -169,6 +169,35 @@ def judge(outputs, quantum):
             "ok": not too_many and all(s["ok"] for s in stages)}
 
 
+# A float32 threshold (FINN computes them in float32 while streamlining) can flip an activation whose
+# exact pre-rounding value lies this close (in quantization steps) to a rounding boundary.
+BOUNDARY_STEPS = 1e-3
+
+
+def explain_by_activations(streamlined, frame_nhwc, torch_activations):
+    """Why the integer graph differs from PyTorch on a frame: the first activation quantizer whose
+    integer outputs differ (streamlined graph MultiThreshold vs PyTorch quantizer, in order), and how
+    close PyTorch's pre-rounding values were to a boundary there. Returns a record with
+    `explained` True when every differing value sat within BOUNDARY_STEPS of a boundary."""
+    thresholds = [n for n in streamlined.graph.node if n.op_type == "MultiThreshold"]
+    if len(thresholds) != len(torch_activations):
+        return {"explained": False, "detail": f"{len(thresholds)} MultiThreshold nodes but "
+                                              f"{len(torch_activations)} PyTorch activation quantizers"}
+    context = execute_onnx(streamlined, {streamlined.graph.input[0].name: frame_nhwc[None].astype(np.float32)},
+                           return_full_exec_context=True)
+    for index, (node, torch_act) in enumerate(zip(thresholds, torch_activations)):
+        graph_values = context[node.output[0]]
+        if graph_values.ndim == 4:     # NHWC -> NCHW, PyTorch's order
+            graph_values = graph_values.transpose(0, 3, 1, 2)
+        graph_values = graph_values.reshape(-1)
+        differing = np.nonzero(graph_values != torch_act["ints"])[0]
+        if differing.size:
+            distance = float(torch_act["distance"][differing].max())
+            return {"explained": distance < BOUNDARY_STEPS, "node": node.name, "quantizer_index": index,
+                    "differing_values": int(differing.size), "max_distance_to_boundary_steps": distance}
+    return {"explained": False, "detail": "every activation agrees; the difference arises after the last one"}
+
+
 def as_integers(name, values, quantum):
     scaled = np.asarray(values, dtype=np.float64) / quantum
     error = np.abs(scaled - np.round(scaled))
