@@ -10,6 +10,20 @@ namespace dfk {
 template <unsigned CF, unsigned PE, unsigned K2, typename T>
 void max_pool(hls::stream<ap_uint<PE * T::width>>& in, hls::stream<ap_uint<PE * T::width>>& out,
               unsigned num_pixels) {
+#ifndef __SYNTHESIS__
+    // C simulation: the same maxima on native integers.
+    int64_t best[PE], values[PE];
+    for (unsigned p = 0; p < num_pixels; p++) {
+        for (unsigned cf = 0; cf < CF; cf++) {
+            for (unsigned k = 0; k < K2; k++) {
+                unpack<PE, T::width, is_signed_ap<T>::value>(in.read(), values);
+                for (unsigned pe = 0; pe < PE; pe++) best[pe] = (k == 0 || values[pe] > best[pe]) ? values[pe] : best[pe];
+            }
+            out.write(pack<PE, T::width, PE * T::width>(best));
+        }
+    }
+    return;
+#endif
     for (unsigned p = 0; p < num_pixels; p++) {
         for (unsigned cf = 0; cf < CF; cf++) {
             T best[PE];

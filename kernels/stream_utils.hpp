@@ -19,6 +19,9 @@ template <typename T, int W>
 inline T get_lane(const ap_uint<W>& word, unsigned i) {
 #pragma HLS INLINE
     T value;
+#ifndef __SYNTHESIS__
+    if (W <= 64) return T(word.to_uint64() >> (i * T::width));   // C simulation: cheaper than range()
+#endif
     value.range(T::width - 1, 0) = word.range((i + 1) * T::width - 1, i * T::width);
     return value;
 }
@@ -77,6 +80,7 @@ inline ap_uint<W> pack(const N* values) {
         chunks[c] |= raw << shift;
         if (shift + BITS > 64) chunks[c + 1] |= raw >> (64 - shift);
     }
+    if (W <= 64) return ap_uint<W>(chunks[0]);
     ap_uint<W> word = 0;
     for (int c = 0; c < CHUNKS; c++) {
         const int hi = (c * 64 + 63 < W) ? c * 64 + 63 : W - 1;
