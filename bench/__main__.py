@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from qonnx.custom_op.registry import getCustomOp
 
 from compiler.fileio import write_json
 from compiler.flow import BuildConfig, BuildError, load_graph, run_build
@@ -21,9 +22,20 @@ HERE = Path(__file__).parent
 MODELS = ["vgg10-w4a4", "vgg10"]
 
 
-def cppsim_fps(out, frames):
-    """Frames/s of the build's cppsim binary on `frames` random in-range input frames."""
-    sim = CppSim(load_graph(out, "minimize_bit_widths"), out / "hls", out / "cppsim", log=lambda *_: None)
+def macs_per_frame(model):
+    """Multiply-accumulates per frame of every MVAU (MW * MH per input vector)."""
+    return sum(int(np.prod(getCustomOp(n).get_nodeattr("numInputVectors"))) * getCustomOp(n).get_nodeattr("MW")
+               * getCustomOp(n).get_nodeattr("MH") for n in model.graph.node if n.op_type.startswith("MVAU"))
+
+
+def cppsim_fps(out, frames, naive=False):
+    """Frames/s of the build's cppsim on `frames` random in-range input frames; naive=True rebuilds it
+    with the synthesizable ap_int loop nests (DFK_NAIVE_CSIM) instead of the native paths."""
+    work = out / ("cppsim_naive" if naive else "cppsim")
+    sim = CppSim(load_graph(out, "minimize_bit_widths"), out / "hls", work, log=lambda *_: None,
+                 defines=["DFK_NAIVE_CSIM"] if naive else [])
+    if naive:
+        sim.build()
     dtype = sim.streams[0].dtype
     rng = np.random.default_rng(0)
     x = rng.integers(dtype.min(), dtype.max() + 1, size=(frames, sim.streams[0].elems))
@@ -39,10 +51,16 @@ def bench_model(name, board, frames):
     total = time.time() - start
     estimates = json.loads((out / "report" / "estimates.json").read_text())
     stats = cppsim_fps(out, frames)
+    naive = cppsim_fps(out, max(2, frames // 16), naive=True)
+    macs = macs_per_frame(load_graph(out, "minimize_bit_widths"))
     return {
         "model": name, "board": board, "build_seconds": round(total, 1),
         "seconds_per_step": json.loads((out / "time_per_step.json").read_text()),
-        "cppsim": {"frames": stats["frames"], "seconds": stats["seconds"], "frames_per_second": stats["fps"]},
+        "macs_per_frame": macs,
+        "cppsim": {"frames": stats["frames"], "seconds": stats["seconds"], "frames_per_second": stats["fps"],
+                   "mac_per_second": macs * stats["fps"]},
+        "cppsim_naive_ap_int": {"frames": naive["frames"], "frames_per_second": naive["fps"],
+                                "mac_per_second": macs * naive["fps"]},
         "estimate": {"fps": estimates["estimated_fps"], "LUT": estimates["totals"]["LUT"],
                      "BRAM36": estimates["totals"]["BRAM36"], "DSP": estimates["totals"]["DSP"],
                      "clock_mhz": estimates["clock_mhz"], "fits_board": estimates["fits_board"]},
@@ -63,7 +81,9 @@ def main(argv=None):
     results = {"machine": {"platform": platform.platform(), "python": platform.python_version()}, "models": models}
     write_json(results, HERE / "results.json")
     for r in results["models"]:
-        print(f"{r['model']}: build {r['build_seconds']} s, cppsim {r['cppsim']['frames_per_second']:.1f} frames/s, "
+        print(f"{r['model']}: build {r['build_seconds']} s, cppsim {r['cppsim']['frames_per_second']:.1f} frames/s "
+              f"({r['cppsim']['mac_per_second'] / 1e6:.0f} M MAC/s; naive ap_int "
+              f"{r['cppsim_naive_ap_int']['mac_per_second'] / 1e6:.0f} M MAC/s), "
               f"estimated {r['estimate']['fps']:.0f} fps with {r['estimate']['LUT']:.0f} LUT")
     print(f"written {HERE / 'results.json'}")
     return 0

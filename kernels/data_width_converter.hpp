@@ -9,7 +9,7 @@ namespace dfk {
 template <unsigned IN_W, unsigned OUT_W, unsigned IN_WORDS>
 void data_width_converter(hls::stream<ap_uint<IN_W>>& in, hls::stream<ap_uint<OUT_W>>& out, unsigned reps) {
     static_assert((IN_W * IN_WORDS) % OUT_W == 0, "frame bits must be a multiple of the output width");
-#ifndef __SYNTHESIS__
+#if DFK_NATIVE_CSIM
     if (IN_W + OUT_W <= 64) {   // C simulation: the same repacking in a native 64-bit buffer
         for (unsigned rep = 0; rep < reps; rep++) {
             uint64_t buffer = 0;

@@ -11,7 +11,7 @@
 // thresholds); with NT == 0 the accumulator itself is the output.
 #pragma once
 #include "stream_utils.hpp"
-#ifndef __SYNTHESIS__
+#if DFK_NATIVE_CSIM
 #include <algorithm>
 #include <type_traits>
 #endif
@@ -30,7 +30,7 @@ inline unsigned count_thresholds(const TA& acc, const TMem* thresholds) {
     return count;
 }
 
-#if !defined(__SYNTHESIS__) && !defined(DFK_NAIVE_CSIM)
+#if DFK_NATIVE_CSIM
 // C simulation: the same function on native integers. Each input vector is unpacked once; an output
 // channel's MW weights are contiguous in `weights` (channel nf*PE+pe starts at pe*NF*MW + nf*MW), so
 // each output is a plain dot product the compiler vectorizes; thresholds are found by binary search.
@@ -77,7 +77,7 @@ void mvau(hls::stream<ap_uint<SIMD * TI::width>>& in, hls::stream<ap_uint<PE * T
     static_assert(MH % PE == 0, "PE must divide MH");
     constexpr unsigned SF = MW / SIMD;
     constexpr unsigned NF = MH / PE;
-#if !defined(__SYNTHESIS__) && !defined(DFK_NAIVE_CSIM)
+#if DFK_NATIVE_CSIM
     mvau_native<MW, MH, SIMD, PE, NT, ACT_VAL, TI, TA, TO>(in, out, weights, thresholds, num_vectors);
 #else
 #pragma HLS ARRAY_PARTITION variable = weights complete dim = 1

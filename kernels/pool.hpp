@@ -10,7 +10,7 @@ namespace dfk {
 template <unsigned CF, unsigned PE, unsigned K2, typename T>
 void max_pool(hls::stream<ap_uint<PE * T::width>>& in, hls::stream<ap_uint<PE * T::width>>& out,
               unsigned num_pixels) {
-#ifndef __SYNTHESIS__
+#if DFK_NATIVE_CSIM
     // C simulation: the same maxima on native integers.
     int64_t best[PE], values[PE];
     for (unsigned p = 0; p < num_pixels; p++) {

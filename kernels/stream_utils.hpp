@@ -7,6 +7,14 @@
 #include <hls_stream.h>
 #include <cstdint>
 
+// C simulation takes native-integer shortcuts that compute the same values as the synthesizable
+// code, much faster. Define DFK_NAIVE_CSIM to simulate the synthesizable code itself.
+#if !defined(__SYNTHESIS__) && !defined(DFK_NAIVE_CSIM)
+#define DFK_NATIVE_CSIM 1
+#else
+#define DFK_NATIVE_CSIM 0
+#endif
+
 namespace dfk {
 
 // Signedness of an ap_int/ap_uint element type.
@@ -19,8 +27,8 @@ template <typename T, int W>
 inline T get_lane(const ap_uint<W>& word, unsigned i) {
 #pragma HLS INLINE
     T value;
-#ifndef __SYNTHESIS__
-    if (W <= 64) return T(word.to_uint64() >> (i * T::width));   // C simulation: cheaper than range()
+#if DFK_NATIVE_CSIM
+    if (W <= 64) return T(word.to_uint64() >> (i * T::width));   // cheaper than range()
 #endif
     value.range(T::width - 1, 0) = word.range((i + 1) * T::width - 1, i * T::width);
     return value;
@@ -35,7 +43,7 @@ inline void set_lane(ap_uint<W>& word, unsigned i, const T& value) {
 
 }  // namespace dfk
 
-#ifndef __SYNTHESIS__
+#if DFK_NATIVE_CSIM
 // C simulation only: convert whole words between packed lanes and native integers. Slicing an
 // ap_uint lane by lane costs more than the arithmetic; these touch each 64-bit chunk once.
 

@@ -15,6 +15,13 @@ BOARD = boards.get("pynq-z2")
 FRAMES = 3
 
 
+@pytest.fixture(params=[False, True], ids=["native", "naive"])
+def naive(request):
+    """Every kernel is checked twice: with the native C-simulation shortcuts and with the
+    synthesizable code itself (DFK_NAIVE_CSIM)."""
+    return request.param
+
+
 def random_values(rng, dtype, shape):
     dtype = DataType[dtype]
     return rng.integers(dtype.min(), dtype.max() + 1, size=shape).astype(np.float32)
@@ -43,7 +50,6 @@ def sorted_thresholds(rng, channels, steps, low, high):
     return np.sort(rng.integers(low, high, size=(channels, steps)), axis=1).astype(np.float32)
 
 
-@pytest.mark.parametrize("naive", [False, True], ids=["native", "naive"])
 @pytest.mark.parametrize("mw,mh,simd,pe,idt,wdt,vecs", [
     (6, 8, 1, 1, "INT8", "INT8", (1, 5, 1)),      # first VGG10 conv: signed input
     (12, 8, 4, 2, "UINT4", "INT4", (1, 3, 1)),
@@ -60,7 +66,6 @@ def test_mvau_with_thresholds(tmp_path, mw, mh, simd, pe, idt, wdt, vecs, naive)
     check(model, tmp_path, idt, naive=naive)
 
 
-@pytest.mark.parametrize("naive", [False, True], ids=["native", "naive"])
 def test_mvau_signed_output_and_shared_thresholds(tmp_path, naive):
     rng = np.random.default_rng(2)
     thresholds = np.sort(rng.integers(-30, 30, size=(1, 7))).astype(np.float32)   # one row for all channels
@@ -70,7 +75,6 @@ def test_mvau_signed_output_and_shared_thresholds(tmp_path, naive):
     check(model, tmp_path, "INT4", naive=naive)
 
 
-@pytest.mark.parametrize("naive", [False, True], ids=["native", "naive"])
 def test_mvau_without_activation(tmp_path, naive):
     rng = np.random.default_rng(3)
     model = chain(mvau("fc", 32, 6, idt="UINT8", wdt="INT8", outputDataType="INT24", SIMD=8, PE=3))
@@ -84,43 +88,43 @@ def test_mvau_without_activation(tmp_path, naive):
     (11, 2, 4, 3, 1, 0),       # stride > kernel, odd length: trailing rows dropped
     (8, 2, 6, 2, 3, 1),        # depthwise (max-pool window), channel folds
 ])
-def test_sliding_window_1d(tmp_path, ifm, k, channels, stride, simd, depthwise):
+def test_sliding_window_1d(tmp_path, ifm, k, channels, stride, simd, depthwise, naive):
     node = swg("swg", ifm, k, channels, stride=stride, depthwise=depthwise)
     node[2]["SIMD"] = simd
-    check(chain(node), tmp_path, "UINT4")
+    check(chain(node), tmp_path, "UINT4", naive=naive)
 
 
-def test_fmpadding(tmp_path):
+def test_fmpadding(tmp_path, naive):
     model = chain(layer("FMPadding_rtl", "pad", ImgDim=[7, 1], Padding=[2, 0, 1, 0], NumChannels=4, SIMD=2,
                         inputDataType="INT4"))
-    check(model, tmp_path, "INT4")
+    check(model, tmp_path, "INT4", naive=naive)
 
 
-def test_max_pool_after_depthwise_window(tmp_path):
+def test_max_pool_after_depthwise_window(tmp_path, naive):
     window = swg("pool_swg", 8, 2, 6, stride=2, depthwise=1, dt="INT4")
     window[2]["SIMD"] = 3
     model = chain(window, layer("Pool_hls", "pool", Channels=6, PE=3, KernelSize=[2, 1], Function="MaxPool",
                                 OutImgDims=[4, 1], InputDataType="INT4", OutputDataType="INT4"))
-    check(model, tmp_path, "INT4")
+    check(model, tmp_path, "INT4", naive=naive)
 
 
-def test_elementwise_add_per_channel_constant(tmp_path):
+def test_elementwise_add_per_channel_constant(tmp_path, naive):
     rng = np.random.default_rng(4)
     model = chain(layer("ElementwiseAdd_hls", "bias", [("c", random_values(rng, "INT9", (6,)), "INT9")],
                         lhs_shape=[1, 6], rhs_shape=[6], out_shape=[1, 6], lhs_dtype="INT12", rhs_dtype="INT9",
                         out_dtype="INT13", lhs_style="input", rhs_style="const", PE=3))
-    check(model, tmp_path, "INT12")
+    check(model, tmp_path, "INT12", naive=naive)
 
 
 @pytest.mark.parametrize("labels,pe,k", [(24, 1, 1), (12, 4, 3)])
-def test_label_select_breaks_ties_towards_lower_index(tmp_path, labels, pe, k):
+def test_label_select_breaks_ties_towards_lower_index(tmp_path, labels, pe, k, naive):
     # INT2 inputs over 12+ labels guarantee ties.
     model = chain(layer("LabelSelect_hls", "top", Labels=labels, PE=pe, K=k, inputDataType="INT2",
                         numInputVectors=[1]))
-    check(model, tmp_path, "INT2", seed=k)
+    check(model, tmp_path, "INT2", seed=k, naive=naive)
 
 
-def test_data_width_converter(tmp_path):
+def test_data_width_converter(tmp_path, naive):
     model = chain(layer("StreamingDataWidthConverter_hls", "dwc", inShape=[1, 12], outShape=[1, 12],
                         inWidth=12, outWidth=8, dataType="UINT4"))
-    check(model, tmp_path, "UINT4")
+    check(model, tmp_path, "UINT4", naive=naive)
