@@ -8,27 +8,14 @@
 // Weights are stored as weights[pe][nf * SF + sf][simd] = W[sf * SIMD + simd][nf * PE + pe].
 // With NT > 0 thresholds per channel, thresholds[pe][nf][t] belong to channel nf * PE + pe and the
 // output is ACT_VAL + #{t : acc >= threshold[t]} (FINN MultiThreshold semantics, ascending
-// thresholds); with NT == 0 the accumulator itself is the output.
+// thresholds, see thresholding.hpp); with NT == 0 the accumulator itself is the output.
 #pragma once
-#include "stream_utils.hpp"
+#include "thresholding.hpp"
 #if DFK_NATIVE_CSIM
-#include <algorithm>
 #include <type_traits>
 #endif
 
 namespace dfk {
-
-// Number of thresholds not above `acc`; thresholds are ascending.
-template <unsigned NT, typename TA, typename TMem>
-inline unsigned count_thresholds(const TA& acc, const TMem* thresholds) {
-#pragma HLS INLINE
-    unsigned count = 0;
-    for (unsigned t = 0; t < NT; t++) {
-#pragma HLS UNROLL
-        count += acc >= thresholds[t];
-    }
-    return count;
-}
 
 #if DFK_NATIVE_CSIM
 // C simulation: the same function on native integers. Each input vector is unpacked once; an output
@@ -54,13 +41,7 @@ void mvau_native(hls::stream<ap_uint<SIMD * TI::width>>& in, hls::stream<ap_uint
                 const WMem* row = w + (size_t(pe) * NF + nf) * MW;
                 Acc acc = 0;
                 for (unsigned i = 0; i < MW; i++) acc += Acc(x[i]) * Acc(row[i]);
-                if (NT > 0) {
-                    const TMem* t = thresholds[pe][nf];
-                    result[pe] = ACT_VAL + (std::upper_bound(t, t + NT, int64_t(acc),
-                                                             [](int64_t a, TMem b) { return a < int64_t(b); }) - t);
-                } else {
-                    result[pe] = acc;
-                }
+                result[pe] = NT > 0 ? int64_t(activate<NT, ACT_VAL>(acc, thresholds[pe][nf])) : int64_t(acc);
             }
             out.write(pack<PE, TO::width, PE * TO::width>(result));
         }
@@ -106,11 +87,7 @@ void mvau(hls::stream<ap_uint<SIMD * TI::width>>& in, hls::stream<ap_uint<PE * T
                     ap_uint<PE * TO::width> result;
                     for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-                        if (NT > 0) {
-                            set_lane(result, pe, TO(ACT_VAL + int(count_thresholds<NT>(acc[pe], thresholds[pe][nf]))));
-                        } else {
-                            set_lane(result, pe, TO(acc[pe]));
-                        }
+                        set_lane(result, pe, NT > 0 ? TO(activate<NT, ACT_VAL>(acc[pe], thresholds[pe][nf])) : TO(acc[pe]));
                     }
                     out.write(result);
                 }

@@ -128,3 +128,44 @@ def test_data_width_converter(tmp_path, naive):
     model = chain(layer("StreamingDataWidthConverter_hls", "dwc", inShape=[1, 12], outShape=[1, 12],
                         inWidth=12, outWidth=8, dataType="UINT4"))
     check(model, tmp_path, "UINT4", naive=naive)
+
+
+@pytest.mark.parametrize("pe,shared", [(2, False), (4, True)])
+def test_thresholding(tmp_path, pe, shared, naive):
+    rng = np.random.default_rng(5)
+    thresholds = sorted_thresholds(rng, 1 if shared else 8, 7, -60, 60)
+    model = chain(layer("Thresholding_hls", "act", [("t", thresholds, "INT8")], NumChannels=8, PE=pe, numSteps=7,
+                        inputDataType="INT8", weightDataType="INT8", outputDataType="INT4", ActVal=-4,
+                        numInputVectors=[1, 3, 1]))
+    check(model, tmp_path, "INT8", naive=naive)
+
+
+@pytest.mark.parametrize("with_activation", [True, False])
+def test_vvau_after_depthwise_window(tmp_path, with_activation, naive):
+    rng = np.random.default_rng(6)
+    window = swg("dw_swg", 9, 3, 6, depthwise=1, dt="UINT4")
+    window[2]["SIMD"] = 2
+    params = [("w", random_values(rng, "INT4", (6, 1, 3, 1)), "INT4")]
+    attrs = dict(PE=2, SIMD=1, Dim=[7, 1], Channels=6, Kernel=[3, 1], inputDataType="UINT4", weightDataType="INT4")
+    if with_activation:
+        params.append(("t", sorted_thresholds(rng, 6, 15, -50, 50), "INT8"))
+        attrs.update(outputDataType="UINT4", noActivation=0)
+    else:
+        attrs.update(outputDataType="INT11", accDataType="INT11", noActivation=1)
+    model = chain(window, layer("VVAU_hls", "dw", params, **attrs))
+    check(model, tmp_path, "UINT4", naive=naive)
+
+
+def test_global_acc_pool(tmp_path, naive):
+    model = chain(layer("GlobalAccPool_hls", "gap", NumChannels=6, PE=3, inputDataType="INT5",
+                        numInputVectors=[1, 5, 1]))
+    check(model, tmp_path, "INT5", naive=naive)
+
+
+def test_sliding_window_and_padding_2d(tmp_path, naive):
+    pad = layer("FMPadding_rtl", "pad", ImgDim=[5, 6], Padding=[1, 1, 1, 2], NumChannels=4, SIMD=2,
+                inputDataType="UINT4")
+    window = layer("ConvolutionInputGenerator_rtl", "swg", IFMDim=[7, 9], ConvKernelDim=[3, 2], IFMChannels=4,
+                   OFMDim=[3, 4], Stride=[2, 2], Dilation=[1, 2], SIMD=2, depthwise=0, inputDataType="UINT4",
+                   outputDataType="UINT4")
+    check(chain(pad, window), tmp_path, "UINT4", naive=naive)

@@ -121,25 +121,40 @@ def _mvau(model, node, inst):
     weights = _integers(f"{node.name} weights", model.get_initializer(node.input[1]))
     # W[sf*SIMD + s][nf*PE + pe] -> weights[pe][nf*SF + sf][s]
     weights = weights.reshape(sf, simd, nf, pe).transpose(3, 2, 0, 1).reshape(pe, nf * sf, simd)
-    arrays = [ConstArray(f"{node.name}_weights", wdt, weights)]
-    if inst.get_nodeattr("noActivation"):
-        n_thresholds, act_val = 0, 0
-        thresholds = np.zeros((pe, nf, 1), dtype=np.int64)
-        tdt = DataType["INT8"]
-    else:
-        thresholds = _integers(f"{node.name} thresholds", model.get_initializer(node.input[2]))
-        thresholds = np.broadcast_to(thresholds, (mh, thresholds.shape[1]))
-        n_thresholds, act_val = thresholds.shape[1], int(inst.get_nodeattr("ActVal"))
-        thresholds = thresholds.reshape(nf, pe, n_thresholds).transpose(1, 0, 2)
-        tdt = model.get_tensor_datatype(node.input[2])
-        if not tdt.is_integer() or not (tdt.allowed(thresholds.min()) and tdt.allowed(thresholds.max())):
-            tdt = _covering_type(thresholds)
-    arrays.append(ConstArray(f"{node.name}_thresholds", tdt, np.ascontiguousarray(thresholds)))
+    thresholds, n_thresholds, act_val = _thresholds(model, node, inst, mh, pe)
+    arrays = [ConstArray(f"{node.name}_weights", wdt, weights), thresholds]
     vectors = int(np.prod(inst.get_nodeattr("numInputVectors")))
     return "mvau.hpp", (
         f"dfk::mvau<{mw}, {mh}, {simd}, {pe}, {n_thresholds}, {act_val}, {ap_type(idt)}, {ap_type(wdt)}, "
         f"{ap_type(adt)}, {ap_type(odt)}>(in, out, {node.name}_weights, {node.name}_thresholds, frames * {vectors})"
     ), arrays
+
+
+def _thresholds(model, node, inst, channels, pe):
+    """The node's thresholds as thresholds[pe][cf][t] for channel cf*PE+pe (a single row is shared by
+    all channels), their count and ActVal; a 1-element dummy when the node has no activation."""
+    if "noActivation" in inst.get_nodeattr_types() and inst.get_nodeattr("noActivation"):
+        return ConstArray(f"{node.name}_thresholds", DataType["INT8"], np.zeros((pe, channels // pe, 1), np.int64)), 0, 0
+    tensor = node.input[-1]     # thresholds are the last input of MVAU, VVAU and Thresholding
+    values = _integers(f"{node.name} thresholds", model.get_initializer(tensor))
+    values = np.broadcast_to(values, (channels, values.shape[1]))
+    count = values.shape[1]
+    values = np.ascontiguousarray(values.reshape(channels // pe, pe, count).transpose(1, 0, 2))
+    dtype = model.get_tensor_datatype(tensor)
+    if not dtype.is_integer() or not (dtype.allowed(values.min()) and dtype.allowed(values.max())):
+        dtype = _covering_type(values)
+    return ConstArray(f"{node.name}_thresholds", dtype, values), count, int(inst.get_nodeattr("ActVal"))
+
+
+def _window_producer_simd_must_match(model, node, pe):
+    """Pool and VVAU read the channel-fold-major windows of a depthwise sliding window: its SIMD must
+    equal their PE."""
+    producer = model.find_producer(node.input[0])
+    if producer is not None and _base_op(producer) == "ConvolutionInputGenerator":
+        simd = getCustomOp(producer).get_nodeattr("SIMD")
+        if simd != pe:
+            raise CodegenError(f"{node.name}: PE={pe} must equal the SIMD={simd} of the sliding window "
+                               f"{producer.name} that feeds it (the window is emitted channel fold by channel fold)")
 
 
 def _covering_type(values):
@@ -153,17 +168,50 @@ def _covering_type(values):
     raise CodegenError(f"values in [{lo}, {hi}] need more than 64 bits")
 
 
+def _vvau(model, node, inst):
+    if inst.get_nodeattr("SIMD") != 1:
+        raise CodegenError(f"{node.name}: VVAU SIMD={inst.get_nodeattr('SIMD')} is not supported yet; set SIMD to 1")
+    channels, pe = inst.get_nodeattr("Channels"), inst.get_nodeattr("PE")
+    _window_producer_simd_must_match(model, node, pe)
+    kh, kw = inst.get_nodeattr("Kernel")
+    idt, wdt = inst.get_input_datatype(0), DataType[inst.get_nodeattr("weightDataType")]
+    adt, odt = DataType[inst.get_nodeattr("accDataType")], inst.get_output_datatype()
+    weights = _integers(f"{node.name} weights", model.get_initializer(node.input[1])).reshape(channels, kh * kw)
+    # W[cf*PE + pe][k] -> weights[pe][cf*K + k]
+    weights = weights.reshape(channels // pe, pe, kh * kw).transpose(1, 0, 2).reshape(pe, -1)
+    thresholds, n_thresholds, act_val = _thresholds(model, node, inst, channels, pe)
+    pixels = int(np.prod(inst.get_nodeattr("Dim")))
+    return "vvau.hpp", (
+        f"dfk::vvau<{channels}, {pe}, {kh * kw}, {n_thresholds}, {act_val}, {ap_type(idt)}, {ap_type(wdt)}, "
+        f"{ap_type(adt)}, {ap_type(odt)}>(in, out, {node.name}_weights, {node.name}_thresholds, frames * {pixels})"
+    ), [ConstArray(f"{node.name}_weights", wdt, np.ascontiguousarray(weights)), thresholds]
+
+
+def _thresholding(model, node, inst):
+    channels, pe = inst.get_nodeattr("NumChannels"), inst.get_nodeattr("PE")
+    thresholds, n_thresholds, act_val = _thresholds(model, node, inst, channels, pe)
+    idt, odt = inst.get_input_datatype(0), inst.get_output_datatype()
+    pixels = int(np.prod(inst.get_nodeattr("numInputVectors")))
+    return "thresholding.hpp", (
+        f"dfk::thresholding<{channels}, {pe}, {n_thresholds}, {act_val}, {ap_type(idt)}, {ap_type(odt)}>"
+        f"(in, out, {node.name}_thresholds, frames * {pixels})"), [thresholds]
+
+
+def _global_acc_pool(model, node, inst):
+    channels, pe = inst.get_nodeattr("NumChannels"), inst.get_nodeattr("PE")
+    batch, *spatial = inst.get_nodeattr("numInputVectors")
+    idt, odt = inst.get_input_datatype(0), inst.get_output_datatype()
+    return "global_acc_pool.hpp", (
+        f"dfk::global_acc_pool<{channels}, {pe}, {int(np.prod(spatial))}, {ap_type(idt)}, {ap_type(odt)}>"
+        f"(in, out, frames * {batch})"), []
+
+
 def _pool(model, node, inst):
     if inst.get_nodeattr("Function") != "MaxPool":
         raise CodegenError(f"{node.name}: Pool Function={inst.get_nodeattr('Function')} is not supported yet "
                            "(supported: MaxPool)")
     channels, pe = inst.get_nodeattr("Channels"), inst.get_nodeattr("PE")
-    producer = model.find_producer(node.input[0])
-    if producer is not None and _base_op(producer) == "ConvolutionInputGenerator":
-        simd = getCustomOp(producer).get_nodeattr("SIMD")
-        if simd != pe:
-            raise CodegenError(f"{node.name}: PE={pe} must equal the SIMD={simd} of the sliding window "
-                               f"{producer.name} that feeds it (the window is emitted channel fold by channel fold)")
+    _window_producer_simd_must_match(model, node, pe)
     kh, kw = inst.get_nodeattr("KernelSize")
     oh, ow = inst.get_nodeattr("OutImgDims")
     dtype = inst.get_input_datatype()
@@ -210,6 +258,9 @@ _DESCRIBERS = {
     "FMPadding": _fmpadding,
     "ConvolutionInputGenerator": _sliding_window,
     "MVAU": _mvau,
+    "VVAU": _vvau,
+    "Thresholding": _thresholding,
+    "GlobalAccPool": _global_acc_pool,
     "Pool": _pool,
     "ElementwiseAdd": _elementwise,
     "ElementwiseSub": _elementwise,
