@@ -1,0 +1,69 @@
+"""Property-based sweep over legal foldings: our kernels equal FINN's execution for any of them."""
+import numpy as np
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from hwgraphs import chain, layer, mvau, swg
+from test_kernels import check, random_values, sorted_thresholds
+
+# Every example compiles a cppsim binary (~2 s): a few examples per kernel, no deadline.
+SWEEP = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def divisors(n):
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@st.composite
+def folded(draw, total):
+    """A legal fold of `total`: one of its divisors."""
+    return draw(st.sampled_from(divisors(total)))
+
+
+@SWEEP
+@given(data=st.data(), mw=st.sampled_from([4, 6, 12, 18]), mh=st.sampled_from([2, 6, 8]),
+       idt=st.sampled_from(["UINT2", "INT4", "UINT8"]), wdt=st.sampled_from(["INT2", "INT4", "INT8"]),
+       activation=st.booleans())
+def test_mvau_any_legal_folding(tmp_path_factory, data, mw, mh, idt, wdt, activation):
+    simd, pe = data.draw(folded(mw)), data.draw(folded(mh))
+    rng = np.random.default_rng(mw * mh + simd * 7 + pe)
+    thresholds = sorted_thresholds(rng, mh, 3, -100, 100) if activation else None
+    extra = {"outputDataType": "UINT2"} if activation else {"outputDataType": "INT24"}
+    model = chain(mvau("fc", mw, mh, vecs=(1, 2, 1), idt=idt, wdt=wdt, thresholds=thresholds, SIMD=simd, PE=pe,
+                       **extra))
+    model.set_initializer("fc_w", random_values(rng, wdt, (mw, mh)))
+    check(model, tmp_path_factory.mktemp("mvau"), idt)
+
+
+@SWEEP
+@given(data=st.data(), channels=st.sampled_from([1, 2, 4, 6]), k=st.integers(1, 4), stride=st.integers(1, 3),
+       dilation=st.integers(1, 2), extra=st.integers(0, 3), depthwise=st.booleans(), two_d=st.booleans())
+def test_sliding_window_any_legal_folding(tmp_path_factory, data, channels, k, stride, dilation, extra, depthwise,
+                                          two_d):
+    simd = data.draw(folded(channels))
+    span = (k - 1) * dilation + 1
+    size = span + extra
+    out = (size - span) // stride + 1
+    dims = ([size, size], [out, out], [k, k], [stride, stride], [dilation, dilation]) if two_d else \
+        ([size, 1], [out, 1], [k, 1], [stride, 1], [dilation, 1])
+    model = chain(layer("ConvolutionInputGenerator_rtl", "swg", IFMDim=dims[0], OFMDim=dims[1], ConvKernelDim=dims[2],
+                        Stride=dims[3], Dilation=dims[4], IFMChannels=channels, SIMD=simd, depthwise=int(depthwise),
+                        inputDataType="INT3", outputDataType="INT3"))
+    check(model, tmp_path_factory.mktemp("swg"), "INT3")
+
+
+@SWEEP
+@given(data=st.data(), channels=st.sampled_from([2, 4, 6]), k=st.integers(1, 4), activation=st.booleans())
+def test_vvau_any_legal_folding(tmp_path_factory, data, channels, k, activation):
+    pe = data.draw(folded(channels))
+    rng = np.random.default_rng(channels * 10 + k)
+    window = swg("dw_swg", k + 3, k, channels, depthwise=1, dt="INT4")
+    window[2]["SIMD"] = pe
+    params = [("w", random_values(rng, "INT3", (channels, 1, k, 1)), "INT3")]
+    attrs = dict(PE=pe, SIMD=1, Dim=[4, 1], Channels=channels, Kernel=[k, 1], inputDataType="INT4",
+                 weightDataType="INT3")
+    if activation:
+        params.append(("t", sorted_thresholds(rng, channels, 3, -20, 20), "INT8"))
+        attrs.update(outputDataType="UINT2", noActivation=0)
+    else:
+        attrs.update(outputDataType="INT10", accDataType="INT10", noActivation=1)
+    check(chain(window, layer("VVAU_hls", "dw", params, **attrs)), tmp_path_factory.mktemp("vvau"), "INT4")
