@@ -11,7 +11,6 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
 
-from compiler.codegen import chain, streams
 
 # Float outputs divided by the quantum are integers up to float32 noise, which grows with the
 # magnitude of the frame's values (w8a8 VGG10 scores reach ~2e5 quanta, where a float32 ulp is ~0.016).
@@ -209,24 +208,24 @@ def as_integers(name, values, quantum):
 
 
 def localize_cppsim_mismatch(dataflow, sim, accel_in, frame):
-    """Name the first layer whose cppsim output stream differs from the HW-graph execution."""
-    nodes = chain(dataflow)
-    stream_list = streams(dataflow)
+    """Name the first layer (in topological order) whose cppsim output stream differs from the
+    HW-graph execution."""
     x = accel_in[frame:frame + 1]
-    context = execute_onnx(generic_ops(dataflow), {dataflow.graph.input[0].name: x.reshape(
-        dataflow.get_tensor_shape(dataflow.graph.input[0].name)).astype(np.float32)}, return_full_exec_context=True)
-    out, _, dumps = sim.run(x.reshape(1, -1), dump=True)
-    observed = dict(dumps)
-    observed[len(stream_list) - 1] = out
-    for index in range(1, len(stream_list)):
-        expected = to_stream_order(dataflow, stream_list[index].tensor, context[stream_list[index].tensor])
-        got = observed[index].reshape(-1)
-        if got.shape != expected.shape or not np.array_equal(got, np.round(expected)):
-            node = nodes[index - 1]
+    graph_in = dataflow.graph.input[0].name
+    context = execute_onnx(generic_ops(dataflow), {graph_in: x.reshape(dataflow.get_tensor_shape(graph_in)).astype(
+        np.float32)}, return_full_exec_context=True)
+    out, _, observed = sim.run(x.reshape(1, -1), dump=True)
+    for index, stream in enumerate(sim.streams):
+        if stream.tensor == graph_in:
+            continue
+        got = (out if stream.var == "out0" else observed[index]).reshape(-1)
+        expected = np.round(to_stream_order(dataflow, stream.tensor, context[stream.tensor]))
+        if got.shape != expected.shape or not np.array_equal(got, expected):
+            node = dataflow.find_producer(stream.tensor)
             if got.shape != expected.shape:
                 detail = f"it produced {got.size} elements, expected {expected.size}"
             else:
-                pos = int(np.nonzero(got != np.round(expected))[0][0])
+                pos = int(np.nonzero(got != expected)[0][0])
                 detail = f"element {pos} of its output is {int(got[pos])}, expected {int(expected[pos])}"
             return {"layer": node.name, "op_type": node.op_type, "frame": int(frame), "detail": detail}
     return None

@@ -32,3 +32,28 @@ void elementwise_const(hls::stream<ap_uint<PE * TL::width>>& in, hls::stream<ap_
 }
 
 }  // namespace dfk
+
+namespace dfk {
+
+// Elementwise binary op on two streams of the same shape (FINN ElementwiseAdd/... with both sides
+// `input`, e.g. a residual add): out[c] = in0[c] OP in1[c], PE channels per word.
+template <typename Op, unsigned C, unsigned PE, typename TL, typename TR, typename TO>
+void elementwise_streams(hls::stream<ap_uint<PE * TL::width>>& in0, hls::stream<ap_uint<PE * TR::width>>& in1,
+                         hls::stream<ap_uint<PE * TO::width>>& out, unsigned num_pixels) {
+    static_assert(C % PE == 0, "PE must divide the channel count");
+    for (unsigned p = 0; p < num_pixels; p++) {
+        for (unsigned cf = 0; cf < C / PE; cf++) {
+#pragma HLS PIPELINE II = 1
+            const ap_uint<PE * TL::width> lhs = in0.read();
+            const ap_uint<PE * TR::width> rhs = in1.read();
+            ap_uint<PE * TO::width> result;
+            for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+                set_lane(result, pe, TO(Op::apply(get_lane<TL>(lhs, pe), get_lane<TR>(rhs, pe))));
+            }
+            out.write(result);
+        }
+    }
+}
+
+}  // namespace dfk

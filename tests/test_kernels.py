@@ -1,10 +1,13 @@
 """Each kernel, through codegen and cppsim, against FINN's Python execution of the same HW layer."""
 import numpy as np
 import pytest
+from onnx import TensorProto, helper
 from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
+from qonnx.util.basic import qonnx_make_model
 
 import boards
 from compiler import codegen, verify
@@ -169,3 +172,30 @@ def test_sliding_window_and_padding_2d(tmp_path, naive):
                    OFMDim=[3, 4], Stride=[2, 2], Dilation=[1, 2], SIMD=2, depthwise=0, inputDataType="UINT4",
                    outputDataType="UINT4")
     check(chain(pad, window), tmp_path, "UINT4", naive=naive)
+
+
+def test_residual_fork_and_join(tmp_path, naive):
+    """DuplicateStreams -> (thresholding branch, identity branch) -> ElementwiseAdd of two streams."""
+    rng = np.random.default_rng(7)
+    vecs, channels = [1, 5, 1], 4
+    shape = [1, 5, 1, channels]
+    nodes = [
+        helper.make_node("DuplicateStreams_hls", ["x"], ["a", "b"], domain="finn.custom_op.fpgadataflow.hls",
+                         backend="fpgadataflow", name="fork", NumChannels=channels, PE=2, NumOutputStreams=2,
+                         inputDataType="UINT4", numInputVectors=vecs),
+        helper.make_node("Thresholding_hls", ["a", "thr"], ["c"], domain="finn.custom_op.fpgadataflow.hls",
+                         backend="fpgadataflow", name="act", NumChannels=channels, PE=2, numSteps=3,
+                         inputDataType="UINT4", weightDataType="INT8", outputDataType="UINT2", ActVal=0,
+                         numInputVectors=vecs),
+        helper.make_node("ElementwiseAdd_hls", ["c", "b"], ["y"], domain="finn.custom_op.fpgadataflow.hls",
+                         backend="fpgadataflow", name="add", lhs_shape=shape, rhs_shape=shape, out_shape=shape,
+                         lhs_dtype="UINT2", rhs_dtype="UINT4", out_dtype="UINT5", lhs_style="input",
+                         rhs_style="input", PE=2),
+    ]
+    graph = helper.make_graph(nodes, "residual", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)],
+                              value_info=[helper.make_tensor_value_info(t, TensorProto.FLOAT, shape) for t in "abc"])
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="test"))
+    model.set_initializer("thr", sorted_thresholds(rng, channels, 3, 0, 16))
+    model.set_tensor_datatype("thr", DataType["INT8"])
+    check(model, tmp_path, "UINT4", naive=naive)

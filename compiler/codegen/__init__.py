@@ -25,6 +25,7 @@ class Stream:
     width: int
     dtype: DataType
     elems: int               # elements per frame
+    depth: int = 2           # FIFO depth in the synthesized dataflow
 
     @property
     def bits(self):
@@ -43,35 +44,44 @@ class Stream:
         return self.elems // self.lanes
 
 
-def chain(model):
-    """The dataflow partition's nodes in stream order; only linear chains are supported so far."""
-    nodes = list(model.graph.node)
-    for prev, node in zip(nodes, nodes[1:]):
-        if len(node.input) < 1 or node.input[0] != prev.output[0] or len(model.find_consumers(prev.output[0])) != 1:
-            raise CodegenError(f"node '{node.name}' does not directly follow '{prev.name}': only linear "
-                               "dataflow chains are supported so far (no forks/joins)")
-    return nodes
-
-
 def streams(model):
-    """Streams in order: graph input, between each pair of layers, graph output."""
-    nodes = chain(model)
-    tensors = [nodes[0].input[0]] + [n.output[0] for n in nodes]
-    widths = [getCustomOp(nodes[0]).get_instream_width()] + [getCustomOp(n).get_outstream_width() for n in nodes]
+    """Every stream of the dataflow graph, in topological order: the graph input, then each layer's
+    outputs. A stream has one producer and one consumer (fan-out needs a DuplicateStreams layer)."""
+    graph_in, graph_out = model.graph.input[0].name, model.graph.output[0].name
+    first = model.find_consumer(graph_in)
+    widths = {graph_in: getCustomOp(first).get_instream_width(list(first.input).index(graph_in))}
+    for node in model.graph.node:
+        for index, tensor in enumerate(node.output):
+            widths[tensor] = getCustomOp(node).get_outstream_width(index)
     result = []
-    for i, (tensor, width) in enumerate(zip(tensors, widths)):
+    for i, (tensor, width) in enumerate(widths.items()):
+        consumers = model.find_consumers(tensor)
+        if tensor != graph_out and len(consumers) != 1:
+            raise CodegenError(f"stream {tensor} feeds {len(consumers)} layers; a stream needs exactly one "
+                               "consumer (fan-out goes through a DuplicateStreams layer)")
+        for consumer in consumers:
+            port = _stream_inputs(model, consumer).index(tensor)
+            if getCustomOp(consumer).get_instream_width(port) != width:
+                raise CodegenError(f"'{tensor}' carries {width}-bit words but '{consumer.name}' reads "
+                                   f"{getCustomOp(consumer).get_instream_width(port)}-bit words: insert a data width "
+                                   "converter (the build does this with FINN's InsertDWC)")
         dtype = model.get_tensor_datatype(tensor)
-        var = "in0" if i == 0 else "out0" if i == len(tensors) - 1 else f"s{i}"
-        elems = int(np.prod(model.get_tensor_shape(tensor)))
         if width % dtype.bitwidth():
             raise CodegenError(f"stream {tensor}: width {width} is not a multiple of its {dtype.name} elements")
-        result.append(Stream(tensor, var, width, dtype, elems))
-    for prev, node, stream in zip(nodes, nodes[1:], result[1:]):
-        if getCustomOp(node).get_instream_width() != stream.width:
-            raise CodegenError(f"'{prev.name}' writes {stream.width}-bit words but '{node.name}' reads "
-                               f"{getCustomOp(node).get_instream_width()}-bit words: insert a data width "
-                               "converter (the build does this with FINN's InsertDWC)")
+        var = "in0" if tensor == graph_in else "out0" if tensor == graph_out else f"s{i}"
+        stream = Stream(tensor, var, width, dtype, int(np.prod(model.get_tensor_shape(tensor))))
+        producer = model.find_producer(tensor)
+        if producer is not None and producer.op_type.startswith("DuplicateStreams"):
+            # A fork's branches rejoin later: each must buffer what the other branch holds back.
+            # A whole frame is always enough; FIFO sizing by simulation can shrink it later.
+            stream.depth = stream.words
+        result.append(stream)
     return result
+
+
+def _stream_inputs(model, node):
+    """A node's streamed inputs (its other inputs are constant parameters)."""
+    return [t for t in node.input if model.get_initializer(t) is None]
 
 
 def _write(path, text):
@@ -82,25 +92,37 @@ def _write(path, text):
 def generate(model, out_dir, board, clock_mhz):
     """Write hls/ (layers, params, top, kernels, synth.tcl) into out_dir; returns the Layer list."""
     out_dir = Path(out_dir)
-    layers = [describe(model, node) for node in chain(model)]
-    stream_list = streams(model)
-    context = dict(top=TOP_NAME, layers=layers, streams=stream_list, input=stream_list[0],
-                   output=stream_list[-1], board=board, clock_mhz=clock_mhz)
+    context = _context(model)
+    layers = context["layers"]
     for layer in layers:
         _write(out_dir / "layers" / f"{layer.name}.hpp", _env.get_template("layer.hpp.j2").render(layer=layer))
         _write(out_dir / "layers" / f"{layer.name}.cpp", _env.get_template("layer.cpp.j2").render(layer=layer))
         if layer.arrays:
             _write(out_dir / "params" / f"{layer.name}.h", _env.get_template("params.h.j2").render(layer=layer))
     for name in ("top.hpp", "top.cpp", "synth.tcl"):
-        _write(out_dir / name, _env.get_template(f"{name}.j2").render(**context))
+        _write(out_dir / name, _env.get_template(f"{name}.j2").render(**context, board=board, clock_mhz=clock_mhz))
     # The kernels travel with the generated code so the folder synthesizes on another machine.
     shutil.copytree(KERNELS_DIR, out_dir / "kernels", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("tests", "*.py", "__pycache__"))
     return layers
 
 
-def generate_cppsim_main(model, hls_dir, path):
-    layers = [describe(model, node) for node in chain(model)]
+def generate_cppsim_main(model, path):
+    _write(Path(path), _env.get_template("cppsim_main.cpp.j2").render(**_context(model)))
+
+
+def _context(model):
+    """What the templates need: layers, streams (var per tensor), the graph's input and output."""
     stream_list = streams(model)
-    _write(Path(path), _env.get_template("cppsim_main.cpp.j2").render(
-        top=TOP_NAME, layers=layers, streams=stream_list, input=stream_list[0], output=stream_list[-1]))
+    var = {s.tensor: s.var for s in stream_list}
+    layers = [describe(model, node, _stream_inputs(model, node)) for node in model.graph.node]
+    index = {s.tensor: i for i, s in enumerate(stream_list)}
+    internal = [(i, s) for i, s in enumerate(stream_list) if s.var not in ("in0", "out0")]
+    # Per layer: the stream variables it is called with, and the internal streams it writes (which
+    # a C simulation harness may observe right after the call).
+    calls = [(layer, [var[p.tensor] for p in layer.ports],
+              [(index[p.tensor], var[p.tensor]) for p in layer.ports if not p.is_input and var[p.tensor] != "out0"])
+             for layer in layers]
+    return dict(top=TOP_NAME, layers=layers, calls=calls, streams=stream_list, internal=internal,
+                input=next(s for s in stream_list if s.var == "in0"),
+                output=next(s for s in stream_list if s.var == "out0"))

@@ -44,13 +44,20 @@ class ConstArray:
 
 
 @dataclass
+class Port:
+    name: str                # parameter name in the layer function: in/out, or in0, in1, out0, ...
+    tensor: str
+    width: int
+    is_input: bool
+
+
+@dataclass
 class Layer:
     name: str
     op_type: str
     kernel: str              # header in kernels/
-    call: str                # C++ call of the kernel with `in`, `out` and `frames` in scope
-    in_width: int
-    out_width: int
+    call: str                # C++ call of the kernel with the port names and `frames` in scope
+    ports: list              # inputs first, then outputs
     arrays: list = field(default_factory=list)
 
 
@@ -224,19 +231,36 @@ def _elementwise(model, node, inst):
     op = _base_op(node)[len("Elementwise"):]
     if op not in ("Add", "Sub", "Mul"):
         raise CodegenError(f"{node.name}: Elementwise{op} is not supported yet (supported: Add, Sub, Mul)")
-    if inst.get_nodeattr("lhs_style") != "input" or inst.get_nodeattr("rhs_style") != "const":
-        raise CodegenError(f"{node.name}: only a streamed left-hand side with a constant right-hand side is supported")
+    styles = (inst.get_nodeattr("lhs_style"), inst.get_nodeattr("rhs_style"))
     out_shape = list(inst.get_nodeattr("out_shape"))
     channels, pe = out_shape[-1], inst.get_nodeattr("PE")
+    ldt, rdt, odt = (DataType[inst.get_nodeattr(a)] for a in ("lhs_dtype", "rhs_dtype", "out_dtype"))
+    pixels = int(np.prod(out_shape[:-1]))
+    if styles == ("input", "input"):
+        if list(inst.get_nodeattr("lhs_shape")) != list(inst.get_nodeattr("rhs_shape")):
+            raise CodegenError(f"{node.name}: two streamed operands must have the same shape (no broadcasting yet)")
+        return "elementwise.hpp", (
+            f"dfk::elementwise_streams<dfk::{op}, {channels}, {pe}, {ap_type(ldt)}, {ap_type(rdt)}, {ap_type(odt)}>"
+            f"(in0, in1, out, frames * {pixels})"), []
+    if styles != ("input", "const"):
+        raise CodegenError(f"{node.name}: lhs_style/rhs_style {styles} not supported; supported: (input, const), "
+                           "(input, input)")
     params = _integers(f"{node.name} constant", model.get_initializer(node.input[1])).reshape(-1)
     if params.size not in (1, channels):
         raise CodegenError(f"{node.name}: the constant must have 1 or {channels} (channel) values, not {params.size}")
-    ldt, rdt, odt = (DataType[inst.get_nodeattr(a)] for a in ("lhs_dtype", "rhs_dtype", "out_dtype"))
-    pixels = int(np.prod(out_shape[:-1]))
     return "elementwise.hpp", (
         f"dfk::elementwise_const<dfk::{op}, {channels}, {pe}, {params.size}, {ap_type(ldt)}, {ap_type(rdt)}, "
         f"{ap_type(odt)}>(in, out, {node.name}_params, frames * {pixels})"
     ), [ConstArray(f"{node.name}_params", rdt, params)]
+
+
+def _duplicate_streams(model, node, inst):
+    if inst.get_nodeattr("NumOutputStreams") != 2:
+        raise CodegenError(f"{node.name}: NumOutputStreams={inst.get_nodeattr('NumOutputStreams')} is not supported "
+                           "yet (supported: 2)")
+    words = int(np.prod(inst.get_folded_input_shape()[:-1]))
+    return "duplicate_streams.hpp", (f"dfk::duplicate_streams<{words}, ap_uint<{inst.get_instream_width()}>>"
+                                     "(in, out0, out1, frames)"), []
 
 
 def _label_select(model, node, inst):
@@ -266,16 +290,26 @@ _DESCRIBERS = {
     "ElementwiseSub": _elementwise,
     "ElementwiseMul": _elementwise,
     "LabelSelect": _label_select,
+    "DuplicateStreams": _duplicate_streams,
     "StreamingDataWidthConverter": _data_width_converter,
 }
 SUPPORTED_OPS = sorted(_DESCRIBERS)
 
 
-def describe(model, node):
+def describe(model, node, stream_inputs):
+    """The Layer of `node`, whose streamed inputs (in port order) are `stream_inputs`."""
     op = _base_op(node)
     if op not in _DESCRIBERS:
         raise CodegenError(f"node '{node.name}' (op type {node.op_type}) has no kernel in our library; "
                            f"supported: {', '.join(SUPPORTED_OPS)}")
     inst = getCustomOp(node)
     kernel, call, arrays = _DESCRIBERS[op](model, node, inst)
-    return Layer(node.name, op, kernel, call, inst.get_instream_width(), inst.get_outstream_width(), arrays)
+
+    def names(prefix, n):
+        return [prefix] if n == 1 else [f"{prefix}{i}" for i in range(n)]
+
+    ports = [Port(name, tensor, inst.get_instream_width(i), True)
+             for i, (name, tensor) in enumerate(zip(names("in", len(stream_inputs)), stream_inputs))]
+    ports += [Port(name, tensor, inst.get_outstream_width(i), False)
+              for i, (name, tensor) in enumerate(zip(names("out", len(node.output)), node.output))]
+    return Layer(node.name, op, kernel, call, ports, arrays)

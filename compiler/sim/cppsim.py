@@ -41,11 +41,11 @@ class CppSim:
     def build(self):
         self.work_dir.mkdir(parents=True, exist_ok=True)
         main = self.work_dir / "main.cpp"
-        generate_cppsim_main(self.model, self.hls_dir, main)
+        generate_cppsim_main(self.model, main)
         cmd = ["g++", *CXXFLAGS, *(f"-D{d}" for d in self.defines), f"-I{self.hls_dir}",
                f"-I{ap_types_include_dir()}", str(main), "-o", str(self.binary) + ".tmp"]
         (self.work_dir / "compile.sh").write_text("#!/bin/sh\n" + " ".join(cmd) + "\n")
-        self.log(f"compiling cppsim ({len(self.streams) - 1} layers) ...")
+        self.log(f"compiling cppsim ({len(self.model.graph.node)} layers) ...")
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode:
             (self.work_dir / "compile.log").write_text(result.stdout + result.stderr)
@@ -56,7 +56,8 @@ class CppSim:
 
     def run(self, frames, dump=False):
         """Run integer frames (N, ...) in stream order of the input; returns (outputs (N, elems), stats,
-        dumps) where dumps maps stream index -> (N, elems) for inter-layer streams when dump=True."""
+        dumps) where dumps maps stream index (in `self.streams`) -> (N, elems) for the internal
+        streams when dump=True."""
         frames = np.asarray(frames).reshape(len(frames), -1)
         n = len(frames)
         if frames.shape[1] != self.streams[0].elems:
@@ -76,7 +77,7 @@ class CppSim:
             outputs = np.fromfile(tmp / "out.bin", dtype="<i8").reshape(n, -1)
             dumps = {}
             if dump:
-                for index in range(1, len(self.streams) - 1):
+                for index in range(len(self.streams)):
                     path = tmp / f"{index}.bin"
                     if path.exists():
                         dumps[index] = np.fromfile(path, dtype="<i8").reshape(n, -1)
