@@ -199,3 +199,29 @@ def test_residual_fork_and_join(tmp_path, naive):
     model.set_initializer("thr", sorted_thresholds(rng, channels, 3, 0, 16))
     model.set_tensor_datatype("thr", DataType["INT8"])
     check(model, tmp_path, "UINT4", naive=naive)
+
+
+def test_concat_of_two_branches(tmp_path, naive):
+    """DuplicateStreams -> (thresholding branch to UINT2, identity UINT4) -> StreamingConcat."""
+    rng = np.random.default_rng(8)
+    vecs, channels = [1, 3, 1], 4
+    shape, out_shape = [1, 3, 1, channels], [1, 3, 1, 2 * channels]
+    nodes = [
+        helper.make_node("DuplicateStreams_hls", ["x"], ["a", "b"], domain="finn.custom_op.fpgadataflow.hls",
+                         backend="fpgadataflow", name="fork", NumChannels=channels, PE=2, NumOutputStreams=2,
+                         inputDataType="INT4", numInputVectors=vecs),
+        helper.make_node("Thresholding_hls", ["a", "thr"], ["c"], domain="finn.custom_op.fpgadataflow.hls",
+                         backend="fpgadataflow", name="act", NumChannels=channels, PE=2, numSteps=3,
+                         inputDataType="INT4", weightDataType="INT8", outputDataType="UINT2", ActVal=0,
+                         numInputVectors=vecs),
+        helper.make_node("StreamingConcat_hls", ["c", "b"], ["y"], domain="finn.custom_op.fpgadataflow.hls",
+                         backend="fpgadataflow", name="cat", SIMD=2, ChannelsPerStream=[channels, channels],
+                         inputDataTypes=["UINT2", "INT4"], numInputVectors=vecs),
+    ]
+    graph = helper.make_graph(nodes, "concat", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+                              value_info=[helper.make_tensor_value_info(t, TensorProto.FLOAT, shape) for t in "abc"])
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="test"))
+    model.set_initializer("thr", sorted_thresholds(rng, channels, 3, -8, 8))
+    model.set_tensor_datatype("thr", DataType["INT8"])
+    check(model, tmp_path, "INT4", naive=naive)

@@ -263,6 +263,15 @@ def _duplicate_streams(model, node, inst):
                                      "(in, out0, out1, frames)"), []
 
 
+def _concat(model, node, inst):
+    simd, odt = inst.get_nodeattr("SIMD"), inst.get_output_datatype()
+    parts = [f"dfk::concat_part<{simd}, {channels // simd}, {ap_type(inst.get_input_datatype(i))}, {ap_type(odt)}>"
+             f"(in{i}, out);" for i, channels in enumerate(inst.get_nodeattr("ChannelsPerStream"))]
+    pixels = int(np.prod(inst.get_nodeattr("numInputVectors")))
+    return "concat.hpp", (f"for (unsigned p = 0; p < frames * {pixels}; p++) {{\n        "
+                          + "\n        ".join(parts) + "\n    }"), []
+
+
 def _label_select(model, node, inst):
     labels, pe, k = inst.get_nodeattr("Labels"), inst.get_nodeattr("PE"), inst.get_nodeattr("K")
     idt, odt = inst.get_input_datatype(), inst.get_output_datatype()
@@ -291,6 +300,7 @@ _DESCRIBERS = {
     "ElementwiseMul": _elementwise,
     "LabelSelect": _label_select,
     "DuplicateStreams": _duplicate_streams,
+    "StreamingConcat": _concat,
     "StreamingDataWidthConverter": _data_width_converter,
 }
 SUPPORTED_OPS = sorted(_DESCRIBERS)
