@@ -174,6 +174,17 @@ def test_sliding_window_and_padding_2d(tmp_path, naive):
     check(chain(pad, window), tmp_path, "UINT4", naive=naive)
 
 
+def branching_model(nodes, shape, out_shape, thresholds):
+    """x -> fork -> (a: thresholding "thr" -> c, b) -> join -> y; every inner tensor shaped `shape`."""
+    graph = helper.make_graph(nodes, "branches", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+                              value_info=[helper.make_tensor_value_info(t, TensorProto.FLOAT, shape) for t in "abc"])
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="test"))
+    model.set_initializer("thr", thresholds)
+    model.set_tensor_datatype("thr", DataType["INT8"])
+    return model
+
+
 def test_residual_fork_and_join(tmp_path, naive):
     """DuplicateStreams -> (thresholding branch, identity branch) -> ElementwiseAdd of two streams."""
     rng = np.random.default_rng(7)
@@ -192,12 +203,7 @@ def test_residual_fork_and_join(tmp_path, naive):
                          lhs_dtype="UINT2", rhs_dtype="UINT4", out_dtype="UINT5", lhs_style="input",
                          rhs_style="input", PE=2),
     ]
-    graph = helper.make_graph(nodes, "residual", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)],
-                              value_info=[helper.make_tensor_value_info(t, TensorProto.FLOAT, shape) for t in "abc"])
-    model = ModelWrapper(qonnx_make_model(graph, producer_name="test"))
-    model.set_initializer("thr", sorted_thresholds(rng, channels, 3, 0, 16))
-    model.set_tensor_datatype("thr", DataType["INT8"])
+    model = branching_model(nodes, shape, shape, sorted_thresholds(rng, channels, 3, 0, 16))
     check(model, tmp_path, "UINT4", naive=naive)
 
 
@@ -218,10 +224,5 @@ def test_concat_of_two_branches(tmp_path, naive):
                          backend="fpgadataflow", name="cat", SIMD=2, ChannelsPerStream=[channels, channels],
                          inputDataTypes=["UINT2", "INT4"], numInputVectors=vecs),
     ]
-    graph = helper.make_graph(nodes, "concat", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
-                              value_info=[helper.make_tensor_value_info(t, TensorProto.FLOAT, shape) for t in "abc"])
-    model = ModelWrapper(qonnx_make_model(graph, producer_name="test"))
-    model.set_initializer("thr", sorted_thresholds(rng, channels, 3, -8, 8))
-    model.set_tensor_datatype("thr", DataType["INT8"])
+    model = branching_model(nodes, shape, out_shape, sorted_thresholds(rng, channels, 3, -8, 8))
     check(model, tmp_path, "INT4", naive=naive)
