@@ -26,6 +26,18 @@ def _boards(args):
               f"{r['DSP']:>5} {r['URAM']:>4}")
 
 
+def _folding(args):
+    from compiler.folding import edit
+
+    if args.action == "show":
+        print(edit.show(args.build_dir))
+    else:
+        if not args.node or not args.values:
+            raise ValueError("usage: python -m compiler folding set BUILD_DIR NODE ATTR=VALUE [ATTR=VALUE ...]")
+        print(edit.set_values(args.build_dir, args.node, args.values))
+        print(f"\n{args.build_dir}/folding.json updated; run make build (or python -m compiler build) to regenerate")
+
+
 def _empty_to_none(value):
     return value or None
 
@@ -47,6 +59,12 @@ def main(argv=None):
     build.add_argument("--stop-after", type=_empty_to_none, help="stop after this step")
     build.set_defaults(run=_build)
     sub.add_parser("boards", help="list the known boards").set_defaults(run=_boards)
+    fold = sub.add_parser("folding", help="show or edit a build's folding (PE/SIMD per layer)")
+    fold.add_argument("action", choices=["show", "set"])
+    fold.add_argument("build_dir")
+    fold.add_argument("node", nargs="?", help="set: the layer's node name")
+    fold.add_argument("values", nargs="*", help="set: ATTR=VALUE pairs, e.g. PE=8 SIMD=16")
+    fold.set_defaults(run=_folding)
     args = parser.parse_args(argv)
 
     os.environ.setdefault("FINN_BUILD_DIR", os.path.join(tempfile.gettempdir(), "finn_build"))

@@ -221,8 +221,9 @@ def _step_verify(build):
 
 
 STEPS = [
-    Step("train", _step_train, lambda b: (b.source.key, str(b.config.data), str(b.config.ckpt))),
-    Step("export", _step_export, lambda b: (b.source.key, _file_hash(b.checkpoint) if b.checkpoint else None)),
+    Step("train", _step_train, lambda b: (b.source.key, str(b.config.data), str(b.config.ckpt), _sources_hash("models"))),
+    Step("export", _step_export, lambda b: (b.source.key, _file_hash(b.checkpoint) if b.checkpoint else None,
+                                            _sources_hash("compiler", "kernels", "boards"))),
     Step("to_finn", _step_to_finn, lambda b: (b.source.topk,)),
     Step("to_nhwc", _graph_step("to_nhwc", "to_finn", lambda b, m: frontend.to_nhwc(m))),
     Step("streamline", _graph_step("streamline", "to_nhwc", lambda b, m: frontend.streamline(m))),
@@ -322,11 +323,11 @@ def run_verification(build):
 
 # ------------------------------------------------------------------------------------------- running
 
-def _tool_version():
-    """Hash of this tool's own sources: steps built by another version of the code are re-run."""
+def _sources_hash(*folders):
+    """Hash of this tool's own sources in `folders`: steps built by other code are re-run."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for folder in ("compiler", "kernels", "models", "boards"):
+    for folder in folders:
         for path in sorted((root / folder).rglob("*")):
             if path.suffix in (".py", ".hpp", ".j2", ".json"):
                 digest.update(path.read_bytes())
@@ -365,9 +366,13 @@ def run_build(config, stop_after=None):
     build.checkpoint = config.ckpt or (out / "checkpoint.pt" if build.source.trainable else None)
     times = {}
     write_json({"status": "running"}, out / "status.json")
+    write_json({"model": config.model, "board": config.board, "clock_mhz": config.clock_mhz,
+                "folding": str(config.folding) if config.folding else None, "target_fps": config.target_fps,
+                "data": str(config.data) if config.data else None, "ckpt": str(config.ckpt) if config.ckpt else None,
+                "frames": config.frames}, out / "build_config.json")
     log.info(f"building {config.model} for {config.board_info.name} ({config.board_info.part}, "
              f"{config.clock_mhz:g} MHz) in {out}")
-    previous = _tool_version()
+    previous = None
     for step in STEPS:
         key = _key(previous, step.name, step.inputs(build))
         done = state.get("steps", {}).get(step.name, {})

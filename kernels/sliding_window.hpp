@@ -7,6 +7,8 @@
 //   depthwise: for cf, for kh, for kw   (channel fold major, as VVAU and Pool consume it)
 // Input rows are kept in a circular buffer of the rows one window spans, so memory is
 // BUF_ROWS * IN_W * CF words, not a whole frame.
+// PARALLEL (FINN parallel_window=1, needs CF = 1): each window leaves as one OutWord holding the
+// K_H * K_W pixels in im2col order, so the consumer takes a whole window per cycle.
 #pragma once
 #include "stream_utils.hpp"
 
@@ -14,8 +16,10 @@ namespace dfk {
 
 template <unsigned IN_H, unsigned IN_W, unsigned K_H, unsigned K_W, unsigned S_H, unsigned S_W,
           unsigned D_H, unsigned D_W, unsigned OUT_H, unsigned OUT_W, unsigned CF, bool DEPTHWISE,
-          typename Word>
-void sliding_window(hls::stream<Word>& in, hls::stream<Word>& out, unsigned reps) {
+          typename Word, bool PARALLEL = false, typename OutWord = Word>
+void sliding_window(hls::stream<Word>& in, hls::stream<OutWord>& out, unsigned reps) {
+    static_assert(!PARALLEL || (CF == 1 && OutWord::width == K_H * K_W * Word::width),
+                  "a parallel window needs all channels in one word and an output word of K_H*K_W pixels");
     constexpr unsigned SPAN_H = (K_H - 1) * D_H + 1;                  // rows one window touches
     constexpr unsigned BUF_ROWS = SPAN_H;
     static_assert((OUT_H - 1) * S_H + SPAN_H <= IN_H, "window runs past the input height");
@@ -34,6 +38,17 @@ void sliding_window(hls::stream<Word>& in, hls::stream<Word>& out, unsigned reps
                 }
             }
             for (unsigned ox = 0; ox < OUT_W; ox++) {
+                if (PARALLEL) {
+#pragma HLS PIPELINE II = 1
+                    OutWord window;
+                    for (unsigned k = 0; k < K_H * K_W; k++) {
+#pragma HLS UNROLL
+                        window.range((k + 1) * Word::width - 1, k * Word::width) =
+                            buf[(oy * S_H + (k / K_W) * D_H) % BUF_ROWS][ox * S_W + (k % K_W) * D_W][0];
+                    }
+                    out.write(window);
+                    continue;
+                }
                 constexpr unsigned WINDOW = K_H * K_W * CF;
                 for (unsigned i = 0; i < WINDOW; i++) {
 #pragma HLS PIPELINE II = 1

@@ -164,3 +164,20 @@ def test_vitis_hls_script_runs_under_tclsh_with_recording_stubs(tiny_build, tmp_
     assert sorted(added) == sorted(["top.cpp", *layers])
     assert all((tiny_build / "hls" / f).exists() for f in added)
     assert calls[-2] == "csynth_design" and calls[-1].startswith("export_design -format ip_catalog")
+
+
+def test_folding_show_and_set(tiny_build, tmp_path, capsys):
+    out = tmp_path / "edit"
+    shutil.copytree(tiny_build, out)
+    assert cli(["folding", "show", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "MVAU_hls_0" in shown and "legal PE / SIMD" in shown and "bottleneck" in shown
+
+    assert cli(["folding", "set", str(out), "MVAU_hls_0", "PE=3"]) == 1
+    err = capsys.readouterr().err
+    assert "MVAU_hls_0" in err and "PE" in err and "1, 2, 4, 8" in err
+    assert json.loads((out / "folding.json").read_text()) == json.loads((tiny_build / "folding.json").read_text())
+
+    assert cli(["folding", "set", str(out), "MVAU_hls_0", "PE=1", "SIMD=1"]) == 0
+    assert "updated" in capsys.readouterr().out
+    assert json.loads((out / "folding.json").read_text())["MVAU_hls_0"]["PE"] == 1

@@ -348,10 +348,10 @@ def test_auto_fold_keeps_depthwise_pairs_in_step():
 
 
 def test_auto_fold_rejects_what_set_folding_gets_wrong():
-    # 16-bit weights: SetFolding's 36-bit weight-width cap stops SIMD at 2, but MVAU_hls needs SIMD >= MW/1024.
+    # 16-bit weights: FINN's usual 36-bit weight-width cap stops SIMD at 2, but MVAU_hls needs SIMD >= MW/1024.
     model = chain(mvau("wide", 4096, 1, wdt="INT16"))
     with pytest.raises(FoldingError) as err:
-        folding.auto_fold(model, target_fps=1e6, clock_mhz=CLOCK_MHZ)
+        folding.auto_fold(model, target_fps=1e6, clock_mhz=CLOCK_MHZ, mvau_wwidth_max=36)
     assert str(err.value).startswith("SetFolding(target_cycles_per_frame=100): 1 problem(s)")
     assert "wide (MVAU_hls): SIMD=2 is not legal" in str(err.value)
     assert "MVAU_hls needs SIMD >= MW/1024 = 4" in str(err.value)

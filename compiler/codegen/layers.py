@@ -100,8 +100,10 @@ def _fmpadding(model, node, inst):
 
 
 def _sliding_window(model, node, inst):
-    if inst.get_nodeattr("parallel_window"):
-        raise CodegenError(f"{node.name}: parallel_window=1 is not supported yet; set it to 0")
+    parallel = bool(inst.get_nodeattr("parallel_window"))
+    if parallel and inst.get_nodeattr("SIMD") != inst.get_nodeattr("IFMChannels"):
+        raise CodegenError(f"{node.name}: parallel_window=1 needs SIMD = IFMChannels "
+                           f"({inst.get_nodeattr('IFMChannels')}), not {inst.get_nodeattr('SIMD')}")
     if inst.get_nodeattr("M") != 1:
         raise CodegenError(f"{node.name}: M={inst.get_nodeattr('M')} is not supported; only M=1")
     ih, iw = inst.get_nodeattr("IFMDim")
@@ -112,9 +114,10 @@ def _sliding_window(model, node, inst):
     cf = inst.get_nodeattr("IFMChannels") // inst.get_nodeattr("SIMD")
     depthwise = "true" if inst.get_nodeattr("depthwise") else "false"
     word = f"ap_uint<{inst.get_instream_width()}>"
+    parallel_args = f", true, ap_uint<{inst.get_outstream_width()}>" if parallel else ""
     return "sliding_window.hpp", (
-        f"dfk::sliding_window<{ih}, {iw}, {kh}, {kw}, {sh}, {sw}, {dh}, {dw}, {oh}, {ow}, {cf}, {depthwise}, {word}>"
-        "(in, out, frames)"), []
+        f"dfk::sliding_window<{ih}, {iw}, {kh}, {kw}, {sh}, {sw}, {dh}, {dw}, {oh}, {ow}, {cf}, {depthwise}, {word}"
+        f"{parallel_args}>(in, out, frames)"), []
 
 
 def _mvau(model, node, inst):

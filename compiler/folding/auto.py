@@ -6,7 +6,14 @@ from compiler.folding.config import extract, validate
 from compiler.folding.rules import FoldingError, hw_nodes
 
 
-def auto_fold(model, target_fps, clock_mhz, mvau_wwidth_max=36, two_pass_relaxation=True):
+# FINN caps an MVAU's weight stream (PE * SIMD * weight bits) at 36 bits by default because its
+# decoupled-memory MVAUs stream weights from a memory. Our MVAU keeps its weights in on-chip arrays
+# partitioned by PE and SIMD, with no weight stream, so we only keep FINN's hard limit (the widest
+# ap_uint, AP_INT_MAX_W).
+NO_WEIGHT_STREAM_CAP = 8191
+
+
+def auto_fold(model, target_fps, clock_mhz, mvau_wwidth_max=NO_WEIGHT_STREAM_CAP, two_pass_relaxation=True):
     """A copy of `model` folded by SetFolding to reach `target_fps` at `clock_mhz`.
 
     Raises FoldingError if the graph is not specialized or SetFolding's result is illegal."""
