@@ -64,7 +64,7 @@ class Step:
 class Build:
     config: BuildConfig
     log: logging.Logger
-    state: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)    # facts a step records for later runs (folding provenance)
     models: dict = field(default_factory=dict)   # in-memory graphs by step name
     source: object = None                        # compiler.sources.Source
     checkpoint: Path | None = None               # weights the export uses (trained by the build if none)
@@ -104,7 +104,7 @@ def load_graph(out_dir, name, suffix=""):
 # ---------------------------------------------------------------------------------------------- steps
 
 def _step_train(build):
-    """Registry/Python models without CKPT: train briefly so verification sees real activations."""
+    """Registry models without CKPT: train briefly so verification sees real activations."""
     if not build.source.trainable or build.config.ckpt:
         build.log.info("using given weights" if build.config.ckpt else "model has no trainable source; skipped")
         return
@@ -147,7 +147,7 @@ def _folding_source(build):
     if config.target_fps:
         return ("target_fps", config.target_fps, config.clock_mhz)
     if existing.exists():
-        previous = build.state.get("folding", {})
+        previous = build.notes.get("folding", {})
         if previous.get("applied") == _file_hash(existing):
             return previous["source"]     # the folding.json this build wrote itself: same folding
         return ("file", str(existing), _file_hash(existing))
@@ -167,7 +167,7 @@ def _step_folding(build):
         model = folding.auto_fold(model, fps, build.config.clock_mhz)
     config = folding.extract(model)
     folding.save(config, build.dir / "folding.json")
-    build.state["folding"] = {"source": [kind, *args], "applied": _file_hash(build.dir / "folding.json")}
+    build.notes["folding"] = {"source": [kind, *args], "applied": _file_hash(build.dir / "folding.json")}
     build.save_graph("folding", model)
 
 
@@ -361,10 +361,11 @@ def run_build(config, stop_after=None):
     log = _logger(out / "build.log")
     state_path = out / "steps" / "state.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    build = Build(config, log, state=state.get("extra", {}))
+    build = Build(config, log, notes=state.get("notes", {}))
     build.source = load_source(config)
     build.checkpoint = config.ckpt or (out / "checkpoint.pt" if build.source.trainable else None)
-    times = {}
+    if stop_after and stop_after not in [s.name for s in STEPS]:
+        raise BuildError(f"unknown step '{stop_after}'; the steps are: {', '.join(s.name for s in STEPS)}")
     write_json({"status": "running"}, out / "status.json")
     write_json({"model": config.model, "board": config.board, "clock_mhz": config.clock_mhz,
                 "folding": str(config.folding) if config.folding else None, "target_fps": config.target_fps,
@@ -386,13 +387,15 @@ def run_build(config, stop_after=None):
                 step.run(build)
             except Exception as error:
                 write_json({"status": "failed", "step": step.name, "error": str(error)}, out / "status.json")
-                log.info(traceback.format_exc() if not _user_error(error) else "")
+                if not _user_error(error):
+                    log.info(traceback.format_exc())
+                log.info(f"[{step.name}] FAILED: {error}")
                 raise BuildError(f"step '{step.name}' failed: {error}") from error
-            times[step.name] = round(time.time() - start, 2)
-            state.setdefault("steps", {})[step.name] = {"key": key, "seconds": times[step.name]}
-            state["extra"] = build.state
+            seconds = round(time.time() - start, 2)
+            state.setdefault("steps", {})[step.name] = {"key": key, "seconds": seconds}
+            state["notes"] = build.notes
             write_json(state, state_path)
-            log.info(f"[{step.name}] done in {times[step.name]:.1f} s")
+            log.info(f"[{step.name}] done in {seconds:.1f} s")
         previous = key
         if step.name == stop_after:
             break
