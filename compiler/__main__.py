@@ -3,7 +3,6 @@ import argparse
 import os
 import sys
 import tempfile
-from pathlib import Path
 
 
 def _build(args):

@@ -14,6 +14,7 @@ void concat_part(hls::stream<ap_uint<SIMD * TI::width>>& in, hls::stream<ap_uint
 #pragma HLS INLINE
     for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
+        DFK_CYCLE();
         const ap_uint<SIMD * TI::width> word = in.read();
         ap_uint<SIMD * TO::width> result;
         for (unsigned s = 0; s < SIMD; s++) {

@@ -10,6 +10,7 @@ void duplicate_streams(hls::stream<Word>& in, hls::stream<Word>& out0, hls::stre
     for (unsigned rep = 0; rep < reps; rep++) {
         for (unsigned i = 0; i < WORDS; i++) {
 #pragma HLS PIPELINE II = 1
+            DFK_CYCLE();
             const Word word = in.read();
             out0.write(word);
             out1.write(word);

@@ -19,6 +19,7 @@ void elementwise_const(hls::stream<ap_uint<PE * TL::width>>& in, hls::stream<ap_
     for (unsigned p = 0; p < num_pixels; p++) {
         for (unsigned cf = 0; cf < C / PE; cf++) {
 #pragma HLS PIPELINE II = 1
+            DFK_CYCLE();
             const ap_uint<PE * TL::width> word = in.read();
             ap_uint<PE * TO::width> result;
             for (unsigned pe = 0; pe < PE; pe++) {
@@ -44,6 +45,7 @@ void elementwise_streams(hls::stream<ap_uint<PE * TL::width>>& in0, hls::stream<
     for (unsigned p = 0; p < num_pixels; p++) {
         for (unsigned cf = 0; cf < C / PE; cf++) {
 #pragma HLS PIPELINE II = 1
+            DFK_CYCLE();
             const ap_uint<PE * TL::width> lhs = in0.read();
             const ap_uint<PE * TR::width> rhs = in1.read();
             ap_uint<PE * TO::width> result;

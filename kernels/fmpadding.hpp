@@ -17,6 +17,7 @@ void fmpadding(hls::stream<Word>& in, hls::stream<Word>& out, unsigned reps) {
             for (unsigned x = 0; x < OUT_W; x++) {
                 for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
+                    DFK_CYCLE();
                     bool inside = y >= PAD_T && y < PAD_T + IN_H && x >= PAD_L && x < PAD_L + IN_W;
                     out.write(inside ? in.read() : Word(0));
                 }

@@ -16,6 +16,7 @@ void global_acc_pool(hls::stream<ap_uint<PE * TI::width>>& in, hls::stream<ap_ui
         for (unsigned p = 0; p < PIXELS; p++) {
             for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
+                DFK_CYCLE();
                 const ap_uint<PE * TI::width> word = in.read();
                 for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
@@ -25,6 +26,7 @@ void global_acc_pool(hls::stream<ap_uint<PE * TI::width>>& in, hls::stream<ap_ui
         }
         for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
+            DFK_CYCLE();
             ap_uint<PE * TO::width> result;
             for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL

@@ -16,6 +16,7 @@ void label_select(hls::stream<ap_uint<PE * TI::width>>& in, hls::stream<ap_uint<
         unsigned filled = 0;
         for (unsigned lf = 0; lf < LABELS / PE; lf++) {
 #pragma HLS PIPELINE II = 1
+            DFK_CYCLE();
             const ap_uint<PE * TI::width> word = in.read();
             for (unsigned pe = 0; pe < PE; pe++) {
                 const TI value = get_lane<TI>(word, pe);

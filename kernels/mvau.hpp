@@ -72,6 +72,7 @@ void mvau(hls::stream<ap_uint<SIMD * TI::width>>& in, hls::stream<ap_uint<PE * T
         for (unsigned nf = 0; nf < NF; nf++) {
             for (unsigned sf = 0; sf < SF; sf++) {
 #pragma HLS PIPELINE II = 1
+                DFK_CYCLE();
                 if (nf == 0) input_buf[sf] = in.read();
                 const ap_uint<SIMD * TI::width> x = input_buf[sf];
                 for (unsigned pe = 0; pe < PE; pe++) {

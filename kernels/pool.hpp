@@ -30,6 +30,7 @@ void max_pool(hls::stream<ap_uint<PE * T::width>>& in, hls::stream<ap_uint<PE * 
 #pragma HLS ARRAY_PARTITION variable = best complete
             for (unsigned k = 0; k < K2; k++) {
 #pragma HLS PIPELINE II = 1
+                DFK_CYCLE();
                 const ap_uint<PE * T::width> word = in.read();
                 for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL

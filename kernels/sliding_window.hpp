@@ -33,6 +33,7 @@ void sliding_window(hls::stream<Word>& in, hls::stream<OutWord>& out, unsigned r
                 for (unsigned x = 0; x < IN_W; x++) {
                     for (unsigned cf = 0; cf < CF; cf++) {
 #pragma HLS PIPELINE II = 1
+                        DFK_CYCLE();
                         buf[rows_read % BUF_ROWS][x][cf] = in.read();
                     }
                 }
@@ -40,6 +41,7 @@ void sliding_window(hls::stream<Word>& in, hls::stream<OutWord>& out, unsigned r
             for (unsigned ox = 0; ox < OUT_W; ox++) {
                 if (PARALLEL) {
 #pragma HLS PIPELINE II = 1
+                    DFK_CYCLE();
                     OutWord window;
                     for (unsigned k = 0; k < K_H * K_W; k++) {
 #pragma HLS UNROLL
@@ -52,6 +54,7 @@ void sliding_window(hls::stream<Word>& in, hls::stream<OutWord>& out, unsigned r
                 constexpr unsigned WINDOW = K_H * K_W * CF;
                 for (unsigned i = 0; i < WINDOW; i++) {
 #pragma HLS PIPELINE II = 1
+                    DFK_CYCLE();
                     unsigned kh, kw, cf;
                     if (DEPTHWISE) {
                         cf = i / (K_H * K_W);
@@ -70,6 +73,7 @@ void sliding_window(hls::stream<Word>& in, hls::stream<OutWord>& out, unsigned r
         for (; rows_read < IN_H; rows_read++) {
             for (unsigned i = 0; i < IN_W * CF; i++) {
 #pragma HLS PIPELINE II = 1
+                DFK_CYCLE();
                 in.read();
             }
         }

@@ -15,6 +15,20 @@
 #define DFK_NATIVE_CSIM 0
 #endif
 
+// Cycle counting for tests (with DFK_NAIVE_CSIM): DFK_CYCLE() marks one iteration of an II=1
+// pipelined loop, i.e. one clock cycle of the synthesized kernel.
+#ifdef DFK_COUNT_CYCLES
+namespace dfk {
+inline unsigned long long& cycle_counter() {
+    static unsigned long long cycles = 0;
+    return cycles;
+}
+}  // namespace dfk
+#define DFK_CYCLE() (++dfk::cycle_counter())
+#else
+#define DFK_CYCLE()
+#endif
+
 namespace dfk {
 
 // Signedness of an ap_int/ap_uint element type.

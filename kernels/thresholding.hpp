@@ -35,6 +35,7 @@ void thresholding(hls::stream<ap_uint<PE * TI::width>>& in, hls::stream<ap_uint<
     for (unsigned p = 0; p < num_pixels; p++) {
         for (unsigned cf = 0; cf < C / PE; cf++) {
 #pragma HLS PIPELINE II = 1
+            DFK_CYCLE();
             const ap_uint<PE * TI::width> word = in.read();
             ap_uint<PE * TO::width> result;
             for (unsigned pe = 0; pe < PE; pe++) {

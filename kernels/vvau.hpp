@@ -25,6 +25,7 @@ void vvau(hls::stream<ap_uint<PE * TI::width>>& in, hls::stream<ap_uint<PE * TO:
         for (unsigned cf = 0; cf < CF; cf++) {
             for (unsigned k = 0; k < K; k++) {
 #pragma HLS PIPELINE II = 1
+                DFK_CYCLE();
                 const ap_uint<PE * TI::width> word = in.read();
                 for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL

@@ -58,3 +58,26 @@ def swg(name, ifm, k, channels, stride=1, depthwise=0, dt="UINT4"):
     return layer("ConvolutionInputGenerator_rtl", name, IFMDim=[ifm, 1], ConvKernelDim=[k, 1], IFMChannels=channels,
                  OFMDim=[(ifm - k) // stride + 1, 1], Stride=[stride, 1], Dilation=[1, 1], SIMD=1,
                  depthwise=depthwise, inputDataType=dt, outputDataType=dt)
+
+
+def tiny_cnn():
+    """A 1D CNN in the shape of the RadioML VGG nets: pad, conv, max-pool, depthwise conv, pointwise conv,
+    global pool, top-1."""
+    thresholds = np.tile(np.arange(15), (8, 1))
+    return chain(
+        layer("FMPadding_rtl", "pad0", ImgDim=[32, 1], Padding=[1, 0, 1, 0], NumChannels=2, SIMD=1,
+              inputDataType="UINT4"),
+        swg("conv0_swg", 34, 3, 2),
+        mvau("conv0", 6, 8, vecs=(1, 32, 1), thresholds=thresholds, outputDataType="UINT4"),
+        swg("pool0_swg", 32, 2, 8, stride=2, depthwise=1),
+        layer("Pool_hls", "pool0", Channels=8, PE=1, KernelSize=[2, 1], Function="MaxPool", OutImgDims=[16, 1],
+              InputDataType="UINT4", OutputDataType="UINT4"),
+        swg("dw1_swg", 16, 3, 8, depthwise=1),
+        layer("VVAU_hls", "dw1", [("w", np.ones((8, 1, 3, 1)), "INT4")], PE=1, SIMD=1, Dim=[14, 1], Channels=8,
+              Kernel=[3, 1], inputDataType="UINT4", weightDataType="INT4", outputDataType="INT16", noActivation=1),
+        layer("Thresholding_rtl", "act1", [("t", thresholds, "INT16")], NumChannels=8, PE=1, numSteps=15,
+              inputDataType="INT16", weightDataType="INT16", outputDataType="UINT4", numInputVectors=[1, 14, 1]),
+        mvau("fc2", 8, 4, vecs=(1, 14, 1)),
+        layer("GlobalAccPool_hls", "gap", NumChannels=4, PE=1, inputDataType="INT16", numInputVectors=[1, 14, 1]),
+        layer("LabelSelect_hls", "top1", Labels=4, PE=1, K=1, inputDataType="INT32", numInputVectors=[1, 1, 1]),
+    )
