@@ -174,74 +174,45 @@ def test_sliding_window_and_padding_2d(tmp_path, naive):
     check(chain(pad, window), tmp_path, "UINT4", naive=naive)
 
 
-def branching_model(nodes, shape, out_shape, thresholds):
-    """x -> fork -> (a: thresholding "thr" -> c, b) -> join -> y; every inner tensor shaped `shape`."""
+def branching_model(join, input_dtype, shape, out_shape, seed):
+    """x -> fork -> (a: thresholding to UINT2 -> c, b) -> `join`(c, b) -> y, PE 2; inner tensors `shape`."""
+    vecs, channels = shape[:-1], shape[-1]
+    hls = dict(domain="finn.custom_op.fpgadataflow.hls", backend="fpgadataflow")
+    nodes = [
+        helper.make_node("DuplicateStreams_hls", ["x"], ["a", "b"], name="fork", NumChannels=channels, PE=2,
+                         NumOutputStreams=2, inputDataType=input_dtype, numInputVectors=vecs, **hls),
+        helper.make_node("Thresholding_hls", ["a", "thr"], ["c"], name="act", NumChannels=channels, PE=2, numSteps=3,
+                         inputDataType=input_dtype, weightDataType="INT8", outputDataType="UINT2", ActVal=0,
+                         numInputVectors=vecs, **hls),
+        join,
+    ]
     graph = helper.make_graph(nodes, "branches", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
                               value_info=[helper.make_tensor_value_info(t, TensorProto.FLOAT, shape) for t in "abc"])
     model = ModelWrapper(qonnx_make_model(graph, producer_name="test"))
-    model.set_initializer("thr", thresholds)
+    low, high = DataType[input_dtype].min(), DataType[input_dtype].max()
+    model.set_initializer("thr", sorted_thresholds(np.random.default_rng(seed), channels, 3, low, high + 1))
     model.set_tensor_datatype("thr", DataType["INT8"])
     return model
 
 
 def test_residual_fork_and_join(tmp_path, naive):
     """DuplicateStreams -> (thresholding branch, identity branch) -> ElementwiseAdd of two streams."""
-    rng = np.random.default_rng(7)
-    vecs, channels = [1, 5, 1], 4
-    shape = [1, 5, 1, channels]
-    nodes = [
-        helper.make_node("DuplicateStreams_hls", ["x"], ["a", "b"], domain="finn.custom_op.fpgadataflow.hls",
-                         backend="fpgadataflow", name="fork", NumChannels=channels, PE=2, NumOutputStreams=2,
-                         inputDataType="UINT4", numInputVectors=vecs),
-        helper.make_node("Thresholding_hls", ["a", "thr"], ["c"], domain="finn.custom_op.fpgadataflow.hls",
-                         backend="fpgadataflow", name="act", NumChannels=channels, PE=2, numSteps=3,
-                         inputDataType="UINT4", weightDataType="INT8", outputDataType="UINT2", ActVal=0,
-                         numInputVectors=vecs),
-        helper.make_node("ElementwiseAdd_hls", ["c", "b"], ["y"], domain="finn.custom_op.fpgadataflow.hls",
-                         backend="fpgadataflow", name="add", lhs_shape=shape, rhs_shape=shape, out_shape=shape,
-                         lhs_dtype="UINT2", rhs_dtype="UINT4", out_dtype="UINT5", lhs_style="input",
-                         rhs_style="input", PE=2),
-    ]
-    model = branching_model(nodes, shape, shape, sorted_thresholds(rng, channels, 3, 0, 16))
-    check(model, tmp_path, "UINT4", naive=naive)
+    shape = [1, 5, 1, 4]
+    add = helper.make_node("ElementwiseAdd_hls", ["c", "b"], ["y"], domain="finn.custom_op.fpgadataflow.hls",
+                           backend="fpgadataflow", name="add", lhs_shape=shape, rhs_shape=shape, out_shape=shape,
+                           lhs_dtype="UINT2", rhs_dtype="UINT4", out_dtype="UINT5", lhs_style="input",
+                           rhs_style="input", PE=2)
+    check(branching_model(add, "UINT4", shape, shape, seed=7), tmp_path, "UINT4", naive=naive)
 
 
 def test_concat_of_two_branches(tmp_path, naive):
-    """DuplicateStreams -> (thresholding branch to UINT2, identity UINT4) -> StreamingConcat."""
-    rng = np.random.default_rng(8)
-    vecs, channels = [1, 3, 1], 4
-    shape, out_shape = [1, 3, 1, channels], [1, 3, 1, 2 * channels]
-    nodes = [
-        helper.make_node("DuplicateStreams_hls", ["x"], ["a", "b"], domain="finn.custom_op.fpgadataflow.hls",
-                         backend="fpgadataflow", name="fork", NumChannels=channels, PE=2, NumOutputStreams=2,
-                         inputDataType="INT4", numInputVectors=vecs),
-        helper.make_node("Thresholding_hls", ["a", "thr"], ["c"], domain="finn.custom_op.fpgadataflow.hls",
-                         backend="fpgadataflow", name="act", NumChannels=channels, PE=2, numSteps=3,
-                         inputDataType="INT4", weightDataType="INT8", outputDataType="UINT2", ActVal=0,
-                         numInputVectors=vecs),
-        helper.make_node("StreamingConcat_hls", ["c", "b"], ["y"], domain="finn.custom_op.fpgadataflow.hls",
-                         backend="fpgadataflow", name="cat", SIMD=2, ChannelsPerStream=[channels, channels],
-                         inputDataTypes=["UINT2", "INT4"], numInputVectors=vecs),
-    ]
-    model = branching_model(nodes, shape, out_shape, sorted_thresholds(rng, channels, 3, -8, 8))
-    check(model, tmp_path, "INT4", naive=naive)
-
-
-@pytest.mark.parametrize("two_d", [False, True])
-def test_sliding_window_parallel_window(tmp_path, two_d, naive):
-    """parallel_window=1: one whole window per word, straight into an MVAU with SIMD = MW."""
-    rng = np.random.default_rng(9)
-    dims = ([6, 5], [4, 4], [3, 2]) if two_d else ([8, 1], [6, 1], [3, 1])
-    k = dims[2][0] * dims[2][1]
-    window = layer("ConvolutionInputGenerator_rtl", "swg", IFMDim=dims[0], OFMDim=dims[1], ConvKernelDim=dims[2],
-                   Stride=[1, 1], Dilation=[1, 1], IFMChannels=2, SIMD=2, depthwise=0, parallel_window=1,
-                   inputDataType="INT4", outputDataType="INT4")
-    conv = mvau("conv", 2 * k, 4, vecs=(1, *dims[1]), idt="INT4", wdt="INT4", outputDataType="INT12",
-                SIMD=2 * k, PE=2)
-    model = chain(window, conv)
-    model.set_initializer("conv_w", random_values(rng, "INT4", (2 * k, 4)))
-    check(model, tmp_path, "INT4", naive=naive)
+    """DuplicateStreams -> (thresholding branch to UINT2, identity INT4) -> StreamingConcat."""
+    shape = [1, 3, 1, 4]
+    cat = helper.make_node("StreamingConcat_hls", ["c", "b"], ["y"], domain="finn.custom_op.fpgadataflow.hls",
+                           backend="fpgadataflow", name="cat", SIMD=2, ChannelsPerStream=[4, 4],
+                           inputDataTypes=["UINT2", "INT4"], numInputVectors=shape[:-1])
+    check(branching_model(cat, "INT4", shape, [1, 3, 1, 8], seed=8), tmp_path, "INT4", naive=naive)
 
 
 def test_loop_trip_counts_equal_finn_cycle_estimates(tmp_path):

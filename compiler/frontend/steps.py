@@ -102,23 +102,27 @@ def streamline(model):
     )
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
-    model = model.transform(AbsorbScalarBiasIntoMultiThreshold())
-    model = model.transform(Streamline())
-    model = model.transform(LowerConvsToMatMul())
-    model = model.transform(MakeMaxPoolNHWC())
-    model = model.transform(AbsorbTransposeIntoMultiThreshold())
-    model = model.transform(MakeMaxPoolNHWC())
-    model = model.transform(AbsorbConsecutiveTransposes())
-    model = model.transform(MoveScalarLinearPastInvariants())
-    model = model.transform(Streamline())
-    # Streamline leaves `MatMul -> Mul(scale) -> Add(bias)` at the output; swapping to
-    # `Add(bias/scale) -> Mul(scale)` makes the bias an integer add that runs in hardware and leaves
-    # a scalar Mul that the host applies or TopK absorbs.
-    model = model.transform(MoveMulPastAdd())
-    model = model.transform(SnapIntegerBiases())
-    model = model.transform(AbsorbScalarMulAddIntoTopK())
-    model = model.transform(InferDataLayouts())
-    return _tidy(model.transform(RemoveUnusedTensors()))
+    for transform in [
+        AbsorbScalarBiasIntoMultiThreshold(),
+        Streamline(),
+        LowerConvsToMatMul(),
+        MakeMaxPoolNHWC(),
+        AbsorbTransposeIntoMultiThreshold(),
+        MakeMaxPoolNHWC(),
+        AbsorbConsecutiveTransposes(),
+        MoveScalarLinearPastInvariants(),
+        Streamline(),
+        # Streamline leaves `MatMul -> Mul(scale) -> Add(bias)` at the output; swapping to
+        # `Add(bias/scale) -> Mul(scale)` makes the bias an integer add that runs in hardware and
+        # leaves a scalar Mul that the host applies or TopK absorbs.
+        MoveMulPastAdd(),
+        SnapIntegerBiases(),
+        AbsorbScalarMulAddIntoTopK(),
+        InferDataLayouts(),
+        RemoveUnusedTensors(),
+    ]:
+        model = model.transform(transform)
+    return _tidy(model)
 
 
 def _is_integer_constant_op(model, node):
