@@ -215,6 +215,22 @@ def test_concat_of_two_branches(tmp_path, naive):
     check(branching_model(cat, "INT4", shape, [1, 3, 1, 8], seed=8), tmp_path, "INT4", naive=naive)
 
 
+@pytest.mark.parametrize("two_d", [False, True])
+def test_sliding_window_parallel_window(tmp_path, two_d, naive):
+    """parallel_window=1: one whole window per word, straight into an MVAU with SIMD = MW."""
+    rng = np.random.default_rng(9)
+    dims = ([6, 5], [4, 4], [3, 2]) if two_d else ([8, 1], [6, 1], [3, 1])
+    k = dims[2][0] * dims[2][1]
+    window = layer("ConvolutionInputGenerator_rtl", "swg", IFMDim=dims[0], OFMDim=dims[1], ConvKernelDim=dims[2],
+                   Stride=[1, 1], Dilation=[1, 1], IFMChannels=2, SIMD=2, depthwise=0, parallel_window=1,
+                   inputDataType="INT4", outputDataType="INT4")
+    conv = mvau("conv", 2 * k, 4, vecs=(1, *dims[1]), idt="INT4", wdt="INT4", outputDataType="INT12",
+                SIMD=2 * k, PE=2)
+    model = chain(window, conv)
+    model.set_initializer("conv_w", random_values(rng, "INT4", (2 * k, 4)))
+    check(model, tmp_path, "INT4", naive=naive)
+
+
 def test_loop_trip_counts_equal_finn_cycle_estimates(tmp_path):
     """The synthesizable loop nests run exactly FINN's get_exp_cycles() II=1 iterations per frame,
     so our estimates and our kernels agree. Sliding windows are the exception (see below)."""
