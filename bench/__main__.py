@@ -1,7 +1,8 @@
 """make bench: build time per step, cppsim frames/s and the folding's estimates, into bench/results.json.
 
 Builds each benchmark model from scratch in bench/build/ (the default settings of `make build`), then
-times its cppsim binary over more frames than verification uses.
+times its cppsim binary over more frames than verification uses. The folding part (bench/folding.py)
+compares the folding optimizer with FINN's SetFolding and finn-examples' hand folding ("folding" key).
 """
 import argparse
 import json
@@ -14,18 +15,21 @@ from pathlib import Path
 import numpy as np
 from qonnx.custom_op.registry import getCustomOp
 
+from compiler.estimate import macs
 from compiler.fileio import write_json
 from compiler.flow import BuildConfig, BuildError, load_graph, run_build
 from compiler.sim import CppSim
 
+from bench import folding as folding_bench
+
 HERE = Path(__file__).parent
 MODELS = ["vgg10-w4a4", "vgg10"]
+PARTS = ["builds", "folding"]
 
 
 def macs_per_frame(model):
-    """Multiply-accumulates per frame of every MVAU (MW * MH per input vector)."""
-    return sum(int(np.prod(getCustomOp(n).get_nodeattr("numInputVectors"))) * getCustomOp(n).get_nodeattr("MW")
-               * getCustomOp(n).get_nodeattr("MH") for n in model.graph.node if n.op_type.startswith("MVAU"))
+    """Multiply-accumulates per frame of every MAC layer (MVAU, VVAU)."""
+    return sum(macs(getCustomOp(n))[0] for n in model.graph.node)
 
 
 def cppsim_fps(out, frames, naive=False):
@@ -72,20 +76,31 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--board", default="pynq-z2")
     parser.add_argument("--frames", type=int, default=64, help="cppsim frames to time")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=PARTS,
+                        help="what to run; results of the other parts are kept")
     args = parser.parse_args(argv)
+    path = HERE / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results["machine"] = {"platform": platform.platform(), "python": platform.python_version()}
     try:
-        models = [bench_model(m, args.board, args.frames) for m in args.models]
+        if "builds" in args.parts:
+            results["models"] = [bench_model(m, args.board, args.frames) for m in args.models]
+        if "folding" in args.parts:
+            results["folding"] = folding_bench.run(HERE / "build")
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    results = {"machine": {"platform": platform.platform(), "python": platform.python_version()}, "models": models}
-    write_json(results, HERE / "results.json")
-    for r in results["models"]:
-        print(f"{r['model']}: build {r['build_seconds']} s, cppsim {r['cppsim']['frames_per_second']:.1f} frames/s "
-              f"({r['cppsim']['mac_per_second'] / 1e6:.0f} M MAC/s; naive ap_int "
-              f"{r['cppsim_naive_ap_int']['mac_per_second'] / 1e6:.0f} M MAC/s), "
-              f"estimated {r['estimate']['fps']:.0f} fps with {r['estimate']['LUT']:.0f} LUT")
-    print(f"written {HERE / 'results.json'}")
+    write_json(results, path)
+    if "builds" in args.parts:
+        for r in results["models"]:
+            print(f"{r['model']}: build {r['build_seconds']} s, cppsim {r['cppsim']['frames_per_second']:.1f} "
+                  f"frames/s ({r['cppsim']['mac_per_second'] / 1e6:.0f} M MAC/s; naive ap_int "
+                  f"{r['cppsim_naive_ap_int']['mac_per_second'] / 1e6:.0f} M MAC/s), "
+                  f"estimated {r['estimate']['fps']:.0f} fps with {r['estimate']['LUT']:.0f} LUT")
+    if "folding" in args.parts:
+        for case in results["folding"]:
+            print(f"\n{folding_bench.table(case)}")
+    print(f"written {path}")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Target boards: one JSON file per board in this folder (part, PS type, clock, AXI width, resources).
+"""Target boards: one JSON file per board in this folder (part, PS type, clock, AXI width, resources,
+and what the Vivado block design needs: the PS slave port the DMA uses and where the board files come from).
 
 `name` is FINN's board name (the key of finn.util.basic.pynq_part_map), so it can be handed to FINN
 as is; `get()` also accepts the file name, in any case and with `_` for `-` (`pynq_z2`, `Pynq-Z2`).
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PS_TYPES = ("zynq-7000", "zynq-ultrascale+")
+HP_PORTS = ("HP0", "HP1", "HP2", "HP3")
 RESOURCES = ("LUT", "FF", "BRAM36", "DSP", "URAM")
 _DIR = Path(__file__).parent
 
@@ -21,10 +23,14 @@ class Board:
     clock_mhz: float            # default PL clock for builds
     axi_width: int              # native width (bits) of the PS-PL AXI HP port the DMA uses
     resources: dict = field(hash=False)   # RESOURCES -> count available on the part
+    hp_port: str                # PS high-performance slave port (HP_PORTS) the DMA reaches DDR through
+    board_files: str            # where Vivado gets the board files (PS presets) from, for the user
 
     def __post_init__(self):
         if self.ps not in PS_TYPES:
             raise ValueError(f"board {self.name}: ps must be one of {', '.join(PS_TYPES)}, got {self.ps!r}")
+        if self.hp_port not in HP_PORTS:
+            raise ValueError(f"board {self.name}: hp_port must be one of {', '.join(HP_PORTS)}, got {self.hp_port!r}")
         if sorted(self.resources) != sorted(RESOURCES):
             raise ValueError(f"board {self.name}: resources must have exactly {', '.join(RESOURCES)}, "
                              f"got {', '.join(self.resources)}")

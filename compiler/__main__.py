@@ -10,7 +10,8 @@ def _build(args):
 
     config = BuildConfig(model=args.model, board=args.board, out_dir=args.out, folding=args.folding,
                          target_fps=args.target_fps, data=args.data, ckpt=args.ckpt,
-                         input_shape=args.input_shape, frames=args.frames, clock_mhz=args.clock_mhz)
+                         input_shape=args.input_shape, frames=args.frames, clock_mhz=args.clock_mhz,
+                         folding_strategy=args.folding_strategy, max_resources=args.max_resources)
     run_build(config, stop_after=args.stop_after)
 
 
@@ -41,6 +42,11 @@ def _empty_to_none(value):
     return value or None
 
 
+def _target_fps(value):
+    """A frame rate, or "max": the fastest folding that fits the board (or MAX_RESOURCES)."""
+    return None if not value else value if value == "max" else float(value)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m compiler", description="Brevitas model -> FPGA dataflow accelerator")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -49,7 +55,12 @@ def main(argv=None):
     build.add_argument("--board", default="pynq-z2")
     build.add_argument("--out", type=_empty_to_none, help="build folder (default build/<model>-<board>)")
     build.add_argument("--folding", type=_empty_to_none, help="FINN folding JSON to apply")
-    build.add_argument("--target-fps", type=lambda v: float(v) if v else None, help="fold automatically for this fps")
+    build.add_argument("--target-fps", type=_target_fps,
+                       help="fold automatically for this fps, or 'max': the fastest that fits the resource budget")
+    build.add_argument("--max-resources", type=_empty_to_none,
+                       help="automatic folding's budget, e.g. LUT=50000,BRAM36=100 or 70%% (default: the board's)")
+    build.add_argument("--folding-strategy", default="optimize",
+                       help="automatic folding: optimize (least resources; default) or setfolding (FINN's SetFolding)")
     build.add_argument("--data", type=_empty_to_none, help="RadioML 2018.01A HDF5 (default: synthetic data)")
     build.add_argument("--ckpt", type=_empty_to_none, help="trained weights (default: train briefly first)")
     build.add_argument("--input-shape", type=_empty_to_none, help="one frame's shape for ONNX/Python models, e.g. 2,1024")

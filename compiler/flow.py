@@ -18,11 +18,14 @@ import numpy as np
 import boards
 from compiler import codegen, folding, frontend, verify
 from compiler.estimate import estimate, write_report
+from compiler.estimate.report import write_summary
 from compiler.fileio import replace_dir, save_model, write_json
 from compiler.sources import load_source
 
 DEFAULT_TARGET_FPS = 1000
 DEFAULT_FRAMES = 16
+IMAGE_DATASETS = ("cifar10", "image")   # ModelSpec.dataset values whose frames are pixels in [0, 1)
+FOLDING_STRATEGIES = ("optimize", "setfolding")   # our optimizer, FINN's SetFolding
 
 
 class BuildError(RuntimeError):
@@ -35,18 +38,24 @@ class BuildConfig:
     board: str = "pynq-z2"
     out_dir: Path | None = None
     folding: Path | None = None          # a FINN folding JSON to apply
-    target_fps: float | None = None      # or a throughput target for automatic folding
+    target_fps: float | str | None = None  # or a frame rate for automatic folding ("max": the fastest that fits)
     data: Path | None = None             # RadioML HDF5 (default: synthetic)
     ckpt: Path | None = None             # trained weights (default: a short training run)
     input_shape: tuple | None = None     # one frame, for ONNX/Python models that do not say
     frames: int = DEFAULT_FRAMES         # verification frames
     clock_mhz: float | None = None       # default: the board's
+    folding_strategy: str = "optimize"   # automatic folding: one of FOLDING_STRATEGIES
+    max_resources: str | None = None     # automatic folding's budget, e.g. "LUT=50000,BRAM36=100" or "70%"
 
     def __post_init__(self):
         self.board_info = boards.get(self.board)
         self.clock_mhz = self.clock_mhz or self.board_info.clock_mhz
         if self.folding and self.target_fps:
             raise BuildError("give either FOLDING (a folding file) or TARGET_FPS, not both")
+        if self.folding_strategy not in FOLDING_STRATEGIES:
+            raise BuildError(f"unknown folding strategy '{self.folding_strategy}'; the strategies are: "
+                             f"{', '.join(FOLDING_STRATEGIES)}")
+        folding.resource_budget(self.board_info, self.max_resources)   # a malformed budget fails here, not later
         if self.out_dir is None:
             self.out_dir = Path("build") / f"{Path(self.model.split(':')[0]).stem}-{boards.canonical(self.board)}"
         self.out_dir = Path(self.out_dir)
@@ -104,13 +113,13 @@ def load_graph(out_dir, name, suffix=""):
 # ---------------------------------------------------------------------------------------------- steps
 
 def _step_train(build):
-    """Registry models without CKPT: train briefly so verification sees real activations."""
+    """Registry models without CKPT: train briefly (or calibrate) so verification sees real activations."""
     if not build.source.trainable or build.config.ckpt:
         build.log.info("using given weights" if build.config.ckpt else "model has no trainable source; skipped")
         return
-    from models.train import train
+    from models.train import weights_for_build
 
-    train(build.source.spec, data_path=build.config.data, out=build.dir / "checkpoint.pt", log=build.log.info)
+    weights_for_build(build.source.spec, build.dir / "checkpoint.pt", build.config.data, log=build.log.info)
 
 
 def _step_export(build):
@@ -144,14 +153,16 @@ def _folding_source(build):
     config, existing = build.config, build.dir / "folding.json"
     if config.folding:
         return ("file", str(config.folding), _file_hash(config.folding))
-    if config.target_fps:
-        return ("target_fps", config.target_fps, config.clock_mhz)
+    if config.target_fps or config.max_resources:
+        # a budget alone asks for the fastest folding within it
+        return ("target_fps", config.target_fps or "max", config.clock_mhz, config.folding_strategy,
+                config.max_resources)
     if existing.exists():
         previous = build.notes.get("folding", {})
         if previous.get("applied") == _file_hash(existing):
             return previous["source"]     # the folding.json this build wrote itself: same folding
         return ("file", str(existing), _file_hash(existing))
-    return ("target_fps", DEFAULT_TARGET_FPS, config.clock_mhz)
+    return ("target_fps", DEFAULT_TARGET_FPS, config.clock_mhz, config.folding_strategy, config.max_resources)
 
 
 def _step_folding(build):
@@ -161,10 +172,24 @@ def _step_folding(build):
         build.log.info(f"applying folding from {args[0]}")
         model = folding.apply(model, folding.load(args[0]), source=args[0])
     else:
-        fps = args[0]
-        if not build.config.target_fps:
+        # (sources recorded before folding strategies existed name neither strategy nor budget)
+        fps, clock_mhz, strategy, limits = (*args, "optimize", None)[:4]
+        if not (build.config.target_fps or build.config.max_resources):
             build.log.info(f"no FOLDING or TARGET_FPS given: folding automatically for {fps:g} fps")
-        model = folding.auto_fold(model, fps, build.config.clock_mhz)
+        if strategy == "setfolding":
+            if fps == "max":
+                raise BuildError("FINN's SetFolding needs a numeric TARGET_FPS; the optimizer does TARGET_FPS=max")
+            model = folding.auto_fold(model, fps, clock_mhz)
+        else:
+            budget = folding.resource_budget(build.config.board_info, limits)
+            model, chosen = folding.optimize(model, build.config.board_info.part, clock_mhz, budget,
+                                             None if fps == "max" else fps)
+            if not chosen["met"]:
+                build.log.info(f"target {fps:g} fps is beyond this graph: its fastest legal folding reaches "
+                               f"{chosen['fastest_fps']:.0f} fps")
+            build.log.info(f"folding optimizer: {chosen['fps']:.0f} fps ({chosen['cycles']} cycles per frame) with "
+                           f"{chosen['LUT']} LUT, {chosen['BRAM36']} BRAM36, {chosen['DSP']} DSP, "
+                           f"{chosen['URAM']} URAM")
     config = folding.extract(model)
     folding.save(config, build.dir / "folding.json")
     build.notes["folding"] = {"source": [kind, *args], "applied": _file_hash(build.dir / "folding.json")}
@@ -172,8 +197,19 @@ def _step_folding(build):
 
 
 def _step_estimate(build):
-    report = estimate(build.graph("minimize_bit_widths"), build.config.board_info, build.config.clock_mhz)
-    write_report(report, build.dir / "report" / "estimates.json")
+    board, clock_mhz = build.config.board_info, build.config.clock_mhz
+    report = estimate(build.graph("minimize_bit_widths"), board, clock_mhz)
+    # the trade-off this graph offers, to see the applied folding against
+    try:
+        front = [plan.point(clock_mhz) for plan in
+                 folding.FoldingSpace(build.graph("specialize_layers"), board.part).front()]
+    except folding.FoldingError as error:     # a folding given by hand needs no optimizer
+        build.log.info(f"report without a throughput/LUT front: {error}")
+        front = []
+    with replace_dir(build.dir / "report") as tmp:
+        write_report(report, tmp / "estimates.json")
+        write_summary(f"{build.config.model} on {board.name}", report, front,
+                      folding.resource_budget(board, build.config.max_resources), tmp)
     fit = "fits" if report["fits_board"] else "does NOT fit"
     build.log.info(f"estimated {report['estimated_fps']:.0f} fps at {report['clock_mhz']:g} MHz "
                    f"(bottleneck {report['bottleneck']}), {report['totals']['LUT']:.0f} LUT: {fit} on "
@@ -197,6 +233,13 @@ def _step_cppsim(build):
     _cppsim(build).build()
 
 
+def _classifies_radioml(build):
+    """A registry RadioML classifier, trained by the build or given: its outputs should vary."""
+    from models.train import untrainable_reason
+
+    return build.source.trainable and untrainable_reason(build.source.spec) is None
+
+
 def _step_verify(build):
     record = run_verification(build)
     write_json(record, build.dir / "verification.json")
@@ -211,13 +254,44 @@ def _step_verify(build):
         raise BuildError(f"verification failed at stage '{failed[0]['stage']}' on frames "
                          f"{failed[0]['unexplained_frames'][:10]} (max difference {failed[0]['max_abs_diff']:g} "
                          f"output units){hint}. Details: {build.dir / 'verification.json'}")
-    if record["distinct_predictions"] < 2 and record["frames"] > 1 and build.source.trainable:
+    if record["distinct_predictions"] < 2 and record["frames"] > 1 and _classifies_radioml(build):
         raise BuildError(f"every verified frame is predicted as class {record['predictions'][0]}: the network "
                          "is degenerate, so the check proves little; train longer or give CKPT")
     boundary = (f" ({len(record['boundary_frames'])} frames sit on a rounding boundary where the float "
                 f"evaluations disagree; the hardware matches one of them)") if record["boundary_frames"] else ""
     build.log.info(f"verified {record['frames']} frames: streamlined graph, HW graph and cppsim agree with "
                    f"{record['reference']} integer-exactly{boundary}; cppsim ran at {record['cppsim_fps']:.1f} frames/s")
+
+
+def _step_driver(build):
+    """driver/: the PYNQ driver, with the graph's stream formats and host ops (no tools needed)."""
+    from compiler import driver
+
+    shape = build.source.input_shape
+    dataset = None
+    if len(shape) == 2 and shape[0] == 2:       # RadioML frames, as verification_frames takes them
+        from models import radioml
+
+        dataset = build.config.data or radioml.ensure_synthetic()
+    with replace_dir(build.dir / "driver") as tmp:
+        driver.generate(tmp, build.graph("dataflow_partition", "_parent"), build.graph("minimize_bit_widths"),
+                        build.config.board_info, build.config.clock_mhz, shape, dataset, model=build.config.model)
+    build.log.info(f"generated the PYNQ driver in {build.dir / 'driver'} (try: python3 driver.py --platform sim "
+                   "--exec_mode throughput_test --batchsize 100)")
+
+
+def _step_board_project(build):
+    """The accelerator IP's AXI top and C simulation test (hls/), the Vivado project script and
+    build.sh (vivado/): generated here, run where Vitis HLS and Vivado are installed."""
+    from compiler import board
+    from compiler.driver.runtime.accelerator import Accelerator
+
+    frames = verification_frames(build)[:board.TEST_FRAMES]
+    sim = Accelerator("sim", batch_size=len(frames), config_dir=build.dir / "driver")
+    board.generate(build.dir, build.graph("minimize_bit_widths"), build.config.board_info, build.config.clock_mhz,
+                   sim.dma_words(frames))
+    build.log.info(f"generated the Vitis HLS and Vivado scripts (hls/synth.tcl, vivado/project.tcl, vivado/build.sh); "
+                   f"{board.bitstream_hint(build.dir)}")
 
 
 STEPS = [
@@ -239,6 +313,8 @@ STEPS = [
     Step("hls_codegen", _step_hls_codegen, lambda b: (b.config.board, b.config.clock_mhz), ("hls/top.cpp",)),
     Step("cppsim", _step_cppsim, outputs=("cppsim/cppsim",)),
     Step("verify", _step_verify, lambda b: (b.config.frames, str(b.config.data)), ("verification.json",)),
+    Step("driver", _step_driver, outputs=("driver/accel_config.json",)),
+    Step("board_project", _step_board_project, outputs=("vivado/project.tcl", "vivado/build.sh", "hls/axi_top.cpp")),
 ]
 GRAPH_STEPS = {"export", "to_finn", "to_nhwc", "streamline", "convert_to_hw", "dataflow_partition",
                "specialize_layers", "folding", "minimize_bit_widths"}
@@ -247,15 +323,21 @@ GRAPH_STEPS = {"export", "to_finn", "to_nhwc", "streamline", "convert_to_hw", "d
 # ---------------------------------------------------------------------------------------- verification
 
 def verification_frames(build):
-    """Frames to verify on: the RadioML test split (synthetic unless DATA), else seeded noise."""
-    shape = build.source.input_shape
+    """Frames to verify on: the RadioML test split (synthetic unless DATA) for RadioML models, as the
+    host hands them to the model (e.g. Imperial's 2-sample average pool); uniform [0, 1) pixels for
+    image models; else seeded noise."""
+    shape, spec = build.source.input_shape, build.source.spec
+    rng = np.random.default_rng(0)
     if len(shape) == 2 and shape[0] == 2:
         from models import radioml
 
         path = build.config.data or radioml.ensure_synthetic()
-        x, _, _ = radioml.load(path, "test", limit=build.config.frames, length=shape[-1])
-        return x
-    return np.random.default_rng(0).standard_normal((build.config.frames, *shape)).astype(np.float32)
+        pool = 2 if spec and spec.extra.get("host_preprocess") == "avgpool2" else 1
+        x, _, _ = radioml.load(path, "test", limit=build.config.frames, length=shape[-1] * pool)
+        return x.reshape(*x.shape[:-1], shape[-1], pool).mean(axis=-1, dtype=np.float32)
+    if spec and spec.dataset in IMAGE_DATASETS:
+        return rng.random((build.config.frames, *shape), dtype=np.float32)
+    return rng.standard_normal((build.config.frames, *shape)).astype(np.float32)
 
 
 def _nhwc(frames, graph_shape):
@@ -408,8 +490,10 @@ def run_build(config, stop_after=None):
 
 def _user_error(error):
     """Errors whose message is the whole story (no traceback needed in the log)."""
+    from compiler.board import BoardError
     from compiler.codegen import CodegenError
+    from compiler.driver import DriverGenError
     from compiler.frontend import UnsupportedLayerError
 
-    return isinstance(error, (BuildError, UnsupportedLayerError, folding.FoldingError, CodegenError,
-                              verify.VerificationError, FileNotFoundError, KeyError))
+    return isinstance(error, (BuildError, UnsupportedLayerError, folding.FoldingError, CodegenError, BoardError,
+                              DriverGenError, verify.VerificationError, FileNotFoundError, KeyError))

@@ -7,6 +7,7 @@ localized to the first layer whose output stream differs from the HW-graph execu
 import copy
 
 import numpy as np
+from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
 from qonnx.custom_op.registry import getCustomOp
@@ -53,7 +54,29 @@ def generic_ops(model):
                 node.op_type = node.op_type[: -len(suffix)]
                 if node.domain.endswith("." + suffix[1:]):
                     node.domain = node.domain[: -len(suffix)]
+    _reshape_flattened_inputs(model)
     return model
+
+
+def _reshape_flattened_inputs(model):
+    """FINN's RemoveCNVtoFCFlatten drops the Flatten between an N x 1 x 1 x C pool output and a dense
+    layer: the stream is the same, but a width converter placed there has a 4D input and a 2D output
+    shape, and its Python execution returns the 4D shape, which the next node rejects. Reshape such
+    converters' outputs in the executed copy."""
+    for node in list(model.graph.node):
+        if not node.op_type.startswith("StreamingDataWidthConverter"):
+            continue
+        inst = getCustomOp(node)
+        expected = list(inst.get_normal_output_shape(0))
+        if list(inst.get_normal_input_shape(0)) == expected:
+            continue
+        shape_name, executed = model.make_new_valueinfo_name(), model.make_new_valueinfo_name()
+        model.set_initializer(shape_name, np.asarray(expected, dtype=np.int64))
+        model.set_tensor_shape(executed, list(inst.get_normal_input_shape(0)))
+        model.set_tensor_datatype(executed, model.get_tensor_datatype(node.output[0]))
+        reshape = helper.make_node("Reshape", [executed, shape_name], [node.output[0]])
+        model.graph.node.insert(list(model.graph.node).index(node) + 1, reshape)
+        node.output[0] = executed
 
 
 def run_graph(model, frames):

@@ -63,13 +63,30 @@ inline void set_lane(ap_uint<W>& word, unsigned i, const T& value) {
 
 namespace dfk {
 
+// Chunk c (bits 64c..64c+63) of a word. A wide ap_uint keeps its value in 64-bit words
+// (its ap_private V, get_pVal), much cheaper to reach than by slicing with range().
+template <int W, bool WIDE = (W > 64)> struct chunk_access {
+    static uint64_t get(const ap_uint<W>& word, int) { return word.to_uint64(); }
+    static void set(ap_uint<W>& word, int, uint64_t value) { word = value; }
+};
+template <int W> struct chunk_access<W, true> {
+    static uint64_t get(const ap_uint<W>& word, int c) { return word.V.get_pVal(c); }
+    static void set(ap_uint<W>& word, int c, uint64_t value) { word.V.get_pVal(c) = value; }
+};
+
+// The 64-bit chunks of a word, lowest first, plus a zero chunk.
 template <int W>
 inline void word_chunks(const ap_uint<W>& word, uint64_t chunks[(W + 63) / 64 + 1]) {
-    for (int c = 0; c * 64 < W; c++) {
-        const int hi = (c * 64 + 63 < W) ? c * 64 + 63 : W - 1;
-        chunks[c] = word.range(hi, c * 64).to_uint64();
-    }
+    for (int c = 0; c * 64 < W; c++) chunks[c] = chunk_access<W>::get(word, c);
     chunks[(W + 63) / 64] = 0;
+}
+
+// The word whose 64-bit chunks, lowest first, are `chunks` (bits above W must be zero).
+template <int W>
+inline ap_uint<W> chunks_word(const uint64_t* chunks) {
+    ap_uint<W> word;
+    for (int c = 0; c * 64 < W; c++) chunk_access<W>::set(word, c, chunks[c]);
+    return word;
 }
 
 // The LANES lanes of BITS bits each in `word`, sign-extended if SIGNED, into out[0..LANES).
@@ -102,13 +119,7 @@ inline ap_uint<W> pack(const N* values) {
         chunks[c] |= raw << shift;
         if (shift + BITS > 64) chunks[c + 1] |= raw >> (64 - shift);
     }
-    if (W <= 64) return ap_uint<W>(chunks[0]);
-    ap_uint<W> word = 0;
-    for (int c = 0; c < CHUNKS; c++) {
-        const int hi = (c * 64 + 63 < W) ? c * 64 + 63 : W - 1;
-        word.range(hi, c * 64) = chunks[c];
-    }
-    return word;
+    return chunks_word<W>(chunks);
 }
 
 }  // namespace dfk

@@ -3,7 +3,7 @@
 #pragma once
 #include "stream_utils.hpp"
 #if DFK_NATIVE_CSIM
-#include <algorithm>
+#include <type_traits>
 #endif
 
 namespace dfk {
@@ -12,9 +12,26 @@ template <unsigned NT, int ACT_VAL, typename TA, typename TMem>
 inline int activate(const TA& x, const TMem* thresholds) {
 #pragma HLS INLINE
 #if DFK_NATIVE_CSIM
-    // Binary search over the ascending thresholds, compared at full precision.
-    return ACT_VAL + int(std::upper_bound(thresholds, thresholds + NT, int64_t(x),
-                                          [](int64_t a, TMem b) { return a < int64_t(b); }) - thresholds);
+    // Exact comparisons on native integers: up to 256 thresholds a count the compiler vectorizes
+    // (in 32 bits where that holds every value), beyond a branch-free binary search.
+    const int64_t value = int64_t(x);
+    if (NT <= 256) {
+        int count = 0;
+        constexpr bool FITS_32 = std::is_signed<TMem>::value ? sizeof(TMem) <= 4 : sizeof(TMem) < 4;
+        if (FITS_32 && value >= INT32_MIN && value <= INT32_MAX) {
+            for (unsigned t = 0; t < NT; t++) count += int32_t(value) >= int32_t(thresholds[t]);
+        } else {
+            for (unsigned t = 0; t < NT; t++) count += value >= int64_t(thresholds[t]);
+        }
+        return ACT_VAL + count;
+    }
+    const TMem* base = thresholds;
+    for (unsigned n = NT; n > 1;) {
+        const unsigned half = n / 2;
+        base = int64_t(base[half - 1]) <= value ? base + half : base;
+        n -= half;
+    }
+    return ACT_VAL + int(base - thresholds) + (int64_t(*base) <= value);
 #else
     int count = 0;
     for (unsigned t = 0; t < NT; t++) {

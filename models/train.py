@@ -1,68 +1,276 @@
-"""Short CPU training of a registry model on RadioML 2018.01A (or the synthetic stand-in).
+"""Training of registry models on RadioML 2018.01A (or the synthetic stand-in), and the one evaluation
+on the test split that training, pruning and `make eval` share.
 
-The recipe is the challenge baseline (models.md §0): Adam lr 0.01, CosineAnnealingWarmRestarts(T_0=5)
-stepped per epoch, cross entropy, torch.manual_seed. Only the amount of data and epochs is cut down so
-that the default run on synthetic data takes about a minute on 2 cores; raise --epochs and
---batch-size for real runs. The train split is loaded into memory: 18.8 GB as float32 for the
-real file, so pass --max-batches there, which also bounds how many frames are loaded.
+Two recipes; a run prints which one it uses:
+  seed   the challenge seeds' recipe (models.md §0): Adam lr 0.01, CosineAnnealingWarmRestarts(T_0=5,
+         T_mult=1) stepped per epoch, batch 1024, 20 epochs, cross entropy, torch.manual_seed(0), the
+         model's SNR filter (ModelSpec.train_snr_min) and weight decay (ModelSpec.extra["weight_decay"],
+         1e-4 for BacalhauNet). The CLI's default when --data is given.
+  quick  the same optimizer for 1 epoch of at most 300 batches of 32: about a minute on 2 idle cores. The
+         CLI's default on synthetic data, and what `make build` runs when it has no CKPT.
+Both keep the weights of the best epoch, as BacalhauNet did. Like the seeds, which had no validation
+split, they pick it by test accuracy, so the reported accuracy is slightly optimistic.
 
-    python -m models.train --model vgg10 [--data GOLD_XYZ_OSC.0001_1024.hdf5] [--epochs N] --out PATH
+The train split is streamed from the HDF5 file a chunk at a time (FrameStream), because the real one
+is 18.8 GB as float32.
+
+    python -m models.train --model vgg10 [--data GOLD_XYZ_OSC.0001_1024.hdf5] [--recipe seed|quick] [--out PATH]
 """
 import argparse
+import copy
 import os
+import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import h5py
 import numpy as np
 import torch
+from brevitas.quant_tensor import QuantTensor
 from torch import nn
 
 import models
 from models import radioml
 
-EPOCHS = 1                  # with the defaults, one pass over the synthetic train split: about a minute
-BATCH_SIZE = 32             # small batches: more updates per second of CPU than 1024 (the seed's)
 EVAL_BATCH = 256
-THREADS = 2
 LOG_EVERY = 100             # batches between progress lines inside an epoch
+READ_FRAMES = 32768         # frames per HDF5 read: 256 MB of 1024-sample float32 frames
 
 
-def train(spec_or_name, data_path=None, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=0.01,
-          max_batches=None, seed=0, log=print, out=None):
-    """Train a fresh model, evaluate it on the test split and return its metrics (saved with the
-    checkpoint when `out` is given). data_path None uses the synthetic file from ensure_synthetic().
-    max_batches caps the batches per epoch by loading only that many frames (a random subset)."""
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    epochs: int
+    batch_size: int
+    max_batches: int | None = None      # per epoch; trains on a fixed random subset of that many batches
+    lr: float = 0.01
+    restart_epochs: int = 5             # T_0 of CosineAnnealingWarmRestarts (T_mult 1)
+
+    def describe(self):
+        subset = f" of at most {self.max_batches} batches" if self.max_batches else ""
+        return (f"Adam lr {self.lr}, cosine warm restarts T0={self.restart_epochs}, batch {self.batch_size}, "
+                f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}{subset}")
+
+
+SEED = Recipe("seed", epochs=20, batch_size=1024)
+# Small batches give more updates per second of CPU; 300 of them cover the synthetic train split (273).
+QUICK = Recipe("quick", epochs=1, batch_size=32, max_batches=300)
+RECIPES = {r.name: r for r in (SEED, QUICK)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+
+class FrameStream:
+    """The frames of one split of a RadioML file, read a chunk at a time so that memory stays bounded.
+    Selects the same rows as radioml.load with the same arguments (it uses radioml's row helpers)."""
+
+    def __init__(self, path, split, snr_min=None, limit=None, length=None, seed=0, chunk_frames=READ_FRAMES):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"RadioML file {self.path} not found: {radioml._GET_DATA}")
+        with h5py.File(self.path, "r") as f:
+            xs, _, snr = radioml._checked_datasets(f, self.path)
+            frame_length = xs.shape[1]
+        rows = radioml._split_rows(len(snr), split)
+        if snr_min is not None:
+            rows = rows[snr[rows] >= snr_min]
+        if limit is not None and limit < len(rows):
+            rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
+        self.length = frame_length if length is None else length
+        if not 0 < self.length <= frame_length:
+            raise ValueError(f"length {self.length} is outside 1..{frame_length}, the frame length of {self.path}")
+        self.rows, self.snr = rows, snr[rows]
+        self.chunk_frames = chunk_frames
+
+    def __len__(self):
+        return len(self.rows)
+
+    def batches(self, batch_size, order=None):
+        """(x float32 (B, 2, L), y int64, snr int64) batches of the frames at positions `order` of the
+        split (default: file order). Each HDF5 read covers whole batches and reads its rows in file order."""
+        order = np.arange(len(self)) if order is None else np.asarray(order)
+        per_read = max(1, self.chunk_frames // batch_size) * batch_size
+        with h5py.File(self.path, "r") as f:
+            for start in range(0, len(order), per_read):
+                wanted = order[start:start + per_read]
+                ascending = np.sort(wanted)
+                rows = self.rows[ascending]
+                back = np.searchsorted(ascending, wanted)       # where each wanted frame is in the read
+                x = radioml._read_rows(f["X"], rows, slice(0, self.length))[back]
+                x = np.ascontiguousarray(x.transpose(0, 2, 1), dtype=np.float32)
+                y = radioml._read_rows(f["Y"], rows).argmax(axis=1)[back].astype(np.int64)
+                snr = self.snr[wanted]
+                for b in range(0, len(wanted), batch_size):
+                    yield x[b:b + batch_size], y[b:b + batch_size], snr[b:b + batch_size]
+
+
+def untrainable_reason(spec):
+    """Why training, pruning and evaluation here cannot take `spec` (they need a classifier of whole
+    RadioML frames), or None if they can."""
+    if spec.dataset != "radioml":
+        return (f"model '{spec.name}' ({spec.description}) takes {spec.dataset} input of shape "
+                f"{tuple(spec.input_shape)}, but models.train, models.prune and models.evaluate read only "
+                f"RadioML 2018.01A files: train it on {spec.dataset} data elsewhere and pass the weights "
+                f"with CKPT=")
+    full_model = spec.extra.get("full_model")
+    if full_model:
+        return (f"model '{spec.name}' is the part of '{full_model}' that runs on the FPGA "
+                f"({spec.description}), not a classifier of whole frames: train, prune and evaluate "
+                f"'{full_model}', whose checkpoint holds these weights (its {spec.extra.get('submodule')})")
+    return None
+
+
+def require_trainable(spec):
+    reason = untrainable_reason(spec)
+    if reason:
+        raise ValueError(reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+# ---------------------------------------------------------------------------------------------
+
+def unwrap(output):
+    """The float tensor of a module output (Brevitas layers may return a QuantTensor)."""
+    return output.value if isinstance(output, QuantTensor) else output
+
+
+def predict(model, x):
+    """Predicted labels of frames x (N, 2, L), in eval mode and without gradients."""
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([unwrap(model(b)).argmax(1) for b in torch.from_numpy(x).split(EVAL_BATCH)]).numpy()
+
+
+def evaluate(model, data_path, length):
+    """Accuracy of `model` on the whole test split (all SNRs) of a RadioML file; see accuracy_report."""
+    stream = FrameStream(data_path, "test", length=length)
+    labels, predictions = [], []
+    for x, y, _ in stream.batches(EVAL_BATCH):
+        labels.append(y)
+        predictions.append(predict(model, x))
+    return accuracy_report(np.concatenate(labels), np.concatenate(predictions), stream.snr)
+
+
+def accuracy_report(labels, predictions, snr):
+    """Accuracy overall, per SNR (with frame counts), per class, and the confusion matrix
+    (rows: true class, columns: predicted class, both in the order of "classes")."""
+    hit = labels == predictions
+    n_classes = len(radioml.CLASSES)
+    confusion = np.zeros((n_classes, n_classes), np.int64)
+    np.add.at(confusion, (labels, predictions), 1)
+    snrs = np.unique(snr)
+    return {"overall": float(hit.mean()),
+            "frames": len(hit),
+            "per_snr": {int(s): float(hit[snr == s].mean()) for s in snrs},
+            "frames_per_snr": {int(s): int((snr == s).sum()) for s in snrs},
+            "per_class": {name: float(hit[labels == c].mean())
+                          for c, name in enumerate(radioml.CLASSES) if (labels == c).any()},
+            "predicted_classes": len(np.unique(predictions)),
+            "classes": list(radioml.CLASSES),
+            "confusion": confusion.tolist()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+
+def optimizer_and_scheduler(model, recipe, weight_decay=0.0):
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=recipe.restart_epochs, T_mult=1)
+    return optimizer, scheduler
+
+
+def cross_entropy(scores, labels, frames):
+    """The training loss; `frames` is there for losses that need the input (distillation in prune.py)."""
+    return nn.functional.cross_entropy(scores, labels)
+
+
+def fit(model, stream, test_path, recipe, weight_decay=0.0, loss_fn=cross_entropy, seed=0, log=print,
+        on_best=None):
+    """Train `model` in place for recipe.epochs over `stream` (a FrameStream of the train split),
+    evaluating on the test split of `test_path` after every epoch. The model ends with the weights of
+    its best epoch; on_best(metrics) is called at each new best (to write a checkpoint). Returns the
+    best epoch's evaluation with "epoch" and the per-epoch "history"."""
+    if recipe.epochs < 1 or recipe.batch_size < 2 or len(stream) < 2:
+        raise ValueError(f"nothing to train: {recipe.epochs} epochs of batch size {recipe.batch_size} on "
+                         f"{len(stream)} frames of {stream.path} (each needs at least 1, 2 and 2)")
+    optimizer, scheduler = optimizer_and_scheduler(model, recipe, weight_decay)
+    shuffle = torch.Generator().manual_seed(seed)
+    best, best_state, history = None, None, []
+    for epoch in range(1, recipe.epochs + 1):
+        start = time.time()
+        lr = optimizer.param_groups[0]["lr"]
+        loss, train_accuracy = _train_epoch(model, optimizer, stream, recipe.batch_size, shuffle, loss_fn, log)
+        scheduler.step()
+        result = evaluate(model, test_path, stream.length)
+        improved = best is None or result["overall"] > best["overall"]
+        history.append({"epoch": epoch, "lr": lr, "loss": loss, "train_accuracy": train_accuracy,
+                        "test_accuracy": result["overall"], "seconds": round(time.time() - start, 1)})
+        log(f"epoch {epoch}/{recipe.epochs}: lr {lr:.5f}, loss {loss:.4f}, train accuracy {train_accuracy:.4f}, "
+            f"test accuracy {result['overall']:.4f}{' (best)' if improved else ''}, {time.time() - start:.1f} s")
+        if improved:
+            best = dict(result, epoch=epoch)
+            best_state = copy.deepcopy(model.state_dict())
+            if on_best:
+                on_best(dict(best, history=history))
+    model.load_state_dict(best_state)
+    return dict(best, history=history)
+
+
+def _train_epoch(model, optimizer, stream, batch_size, generator, loss_fn, log):
+    """One pass in random order; returns the mean loss and accuracy over it."""
+    model.train()
+    order = torch.randperm(len(stream), generator=generator).numpy()
+    n_batches = -(-len(stream) // batch_size)
+    total_loss = correct = seen = 0
+    for i, (x, y, _) in enumerate(stream.batches(batch_size, order), 1):
+        if len(y) < 2:          # a batch of one frame breaks BatchNorm after the dense layers
+            continue
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        scores = unwrap(model(x))
+        loss = loss_fn(scores, y, x)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(y)
+        correct += (scores.argmax(1) == y).sum().item()
+        seen += len(y)
+        if i % LOG_EVERY == 0:
+            log(f"  batch {i}/{n_batches}: loss {total_loss / seen:.4f}")
+    return total_loss / seen, correct / seen
+
+
+CALIBRATION_BATCHES = 4
+
+
+def train(spec_or_name, data_path=None, recipe=QUICK, seed=0, log=print, out=None):
+    """Train a fresh registry model with `recipe` (data_path None: the synthetic file) and return the
+    best epoch's metrics. With `out`, the checkpoint is written at each new best epoch and at the end."""
     spec = _spec(spec_or_name)
-    torch.set_num_threads(THREADS)
+    require_trainable(spec)
     torch.manual_seed(seed)
     path = Path(data_path) if data_path else radioml.ensure_synthetic()
-    length = spec.input_shape[-1]
-    limit = max_batches * batch_size if max_batches else None
-    x, y, _ = radioml.load(path, "train", snr_min=spec.train_snr_min, limit=limit, length=length, seed=seed)
-    if epochs < 1 or len(y) < 2:
-        raise ValueError(f"nothing to train: {epochs} epochs on {len(y)} frames of {path}")
-    log(f"{spec.name}: training on {len(y)} frames of {path} (SNR >= {spec.train_snr_min} dB, "
-        f"{length} samples), epochs {epochs}, batch size {batch_size}")
-    x, y = torch.from_numpy(x), torch.from_numpy(y)
-
+    limit = recipe.max_batches * recipe.batch_size if recipe.max_batches else None
+    stream = FrameStream(path, "train", snr_min=spec.train_snr_min, limit=limit, length=spec.input_shape[-1],
+                         seed=seed)
+    weight_decay = spec.extra.get("weight_decay", 0.0)
+    log(f"{spec.name}: recipe '{recipe.name}' ({recipe.describe()}, weight decay {weight_decay}) on "
+        f"{len(stream)} train frames of {path} (SNR >= {spec.train_snr_min} dB), read {READ_FRAMES} at a time")
     model = spec.build()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=5, T_mult=1)
-    order = torch.Generator().manual_seed(seed)
+    info = {"recipe": asdict(recipe), "weight_decay": weight_decay, "train_frames": len(stream),
+            "data": str(path), "seed": seed}
+    save = (lambda metrics: save_checkpoint(out, spec, model, {**metrics, **info})) if out else None
     start = time.time()
-    for epoch in range(1, epochs + 1):
-        loss, acc = _train_epoch(model, optimizer, x, y, batch_size, order, log)
-        scheduler.step()
-        log(f"epoch {epoch}/{epochs}: loss {loss:.4f}, train accuracy {acc:.4f}, "
-            f"{time.time() - start:.1f} s")
-
-    metrics = evaluate(model, path, length)
-    metrics.update(train_loss=loss, train_accuracy=acc, train_frames=len(y), epochs=epochs,
-                   batch_size=batch_size, seconds=round(time.time() - start, 1), data=str(path))
-    log(f"test accuracy {metrics['accuracy']:.4f} on {metrics['test_frames']} frames "
-        f"({metrics['accuracy_by_snr'][max(radioml.SNRS)]:.4f} at {max(radioml.SNRS)} dB, "
-        f"{metrics['predicted_classes']} classes predicted), {metrics['seconds']} s")
+    metrics = {**fit(model, stream, path, recipe, weight_decay, seed=seed, log=log, on_best=save), **info}
+    top_snr = max(metrics["per_snr"])
+    log(f"best epoch {metrics['epoch']}/{recipe.epochs}: test accuracy {metrics['overall']:.4f} on "
+        f"{metrics['frames']} frames ({metrics['per_snr'][top_snr]:.4f} at {top_snr} dB, "
+        f"{metrics['predicted_classes']} classes predicted), {time.time() - start:.1f} s")
     if out:
         save_checkpoint(out, spec, model, metrics)
         log(f"checkpoint written to {out}")
@@ -73,57 +281,59 @@ def _spec(spec_or_name):
     return models.get(spec_or_name) if isinstance(spec_or_name, str) else spec_or_name
 
 
-def _train_epoch(model, optimizer, x, y, batch_size, generator, log):
-    """One pass in random order; returns the mean loss and accuracy over it."""
-    model.train()
-    # A batch of one frame would break BatchNorm after the dense layers, so drop such a tail.
-    batches = [b for b in torch.randperm(len(y), generator=generator).split(batch_size) if len(b) > 1]
-    total_loss = correct = seen = 0
-    for i, batch in enumerate(batches, 1):
-        scores = model(x[batch]).value
-        loss = nn.functional.cross_entropy(scores, y[batch])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        total_loss += loss.item() * len(batch)
-        correct += (scores.argmax(1) == y[batch]).sum().item()
-        seen += len(batch)
-        if i % LOG_EVERY == 0:
-            log(f"  batch {i}/{len(batches)}: loss {total_loss / seen:.4f}")
-    return total_loss / seen, correct / seen
+def weights_for_build(spec_or_name, out, data_path=None, log=print):
+    """Weights a build can verify with, written to `out` as a checkpoint of the model:
+    - a RadioML classifier: trained with the quick recipe;
+    - the FPGA part of a larger model (extra full_model + submodule): the full model is trained and
+      its submodule's weights are kept;
+    - a model of another dataset (no data here): BatchNorm statistics and activation scales are
+      calibrated on seeded random frames, not trained, so its outputs mean nothing but exercise
+      every layer."""
+    spec = _spec(spec_or_name)
+    full_name = spec.extra.get("full_model")
+    if full_name:
+        full_out = Path(out).with_name(f"{full_name}.pt")
+        metrics = train(full_name, data_path, out=full_out, log=log)
+        part = getattr(load_checkpoint(full_out, full_name), spec.extra["submodule"])
+        save_checkpoint(out, spec, part, {**metrics, "from": full_name})
+        log(f"{spec.name}: weights of {full_name}.{spec.extra['submodule']}")
+    elif spec.dataset != "radioml":
+        log(f"{spec.name}: no {spec.dataset} data here; calibrating BatchNorm and quantizer statistics on "
+            "random frames (untrained: predictions are meaningless, the hardware check is not)")
+        torch.manual_seed(0)
+        model = spec.build().train()
+        with torch.no_grad():
+            for _ in range(CALIBRATION_BATCHES):
+                model(torch.rand(8, *spec.input_shape))
+        save_checkpoint(out, spec, model.eval(), {"calibrated_on": "uniform random frames"})
+    else:
+        train(spec, data_path, out=out, log=log)
 
 
-def predict(model, x):
-    """Predicted labels of frames x (N, 2, L), in eval mode and without gradients."""
-    model.eval()
-    with torch.no_grad():
-        return torch.cat([model(b).value.argmax(1) for b in torch.from_numpy(x).split(EVAL_BATCH)]).numpy()
+# ---------------------------------------------------------------------------------------------
+# Checkpoints
+# ---------------------------------------------------------------------------------------------
 
-
-def evaluate(model, data_path, length):
-    """Accuracy on the whole test split, overall and per SNR, and how many classes get predicted."""
-    x, y, snr = radioml.load(data_path, "test", length=length)
-    pred = predict(model, x)
-    hit = pred == y
-    return {"accuracy": float(hit.mean()),
-            "accuracy_by_snr": {int(s): float(hit[snr == s].mean()) for s in np.unique(snr)},
-            "predicted_classes": len(np.unique(pred)),
-            "test_frames": len(y)}
-
-
-def save_checkpoint(path, spec, model, metrics):
-    """Write {model, state_dict, metrics, input_shape} via a temp file and rename."""
+def write_atomic(path, write):
+    """Call write(temporary path) next to `path`, then rename it to `path`: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     try:
-        torch.save({"model": spec.name, "state_dict": model.state_dict(), "metrics": metrics,
-                    "input_shape": tuple(spec.input_shape)}, tmp)
+        write(tmp)
+        os.chmod(tmp, 0o644)            # mkstemp creates it readable by its owner only
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def save_checkpoint(path, spec, model, metrics):
+    """Write {model, state_dict, metrics, input_shape} atomically."""
+    checkpoint = {"model": spec.name, "state_dict": model.state_dict(), "metrics": metrics,
+                  "input_shape": tuple(spec.input_shape)}
+    write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
 def load_checkpoint(path, spec):
@@ -137,21 +347,50 @@ def load_checkpoint(path, spec):
     return model.eval()
 
 
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
+
+def add_recipe_arguments(parser):
+    parser.add_argument("--data", help="RadioML 2018.01A HDF5 file (default: synthetic data)")
+    parser.add_argument("--recipe", choices=sorted(RECIPES),
+                        help="seed: the seeds' full recipe (default with --data); quick: a short CPU run "
+                             "(default on synthetic data)")
+    parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    parser.add_argument("--batch-size", type=int, help="override the recipe's batch size")
+    parser.add_argument("--max-batches", type=int, help="override the recipe's batches per epoch (0: all)")
+    parser.add_argument("--lr", type=float, help="override the recipe's learning rate")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def recipe_from_args(args):
+    """The recipe named by --recipe (default: seed on real data, quick on synthetic) with the overrides."""
+    recipe = RECIPES[args.recipe or ("seed" if args.data else "quick")]
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
+    recipe = replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
+    if args.max_batches is not None:
+        recipe = replace(recipe, max_batches=args.max_batches or None)
+    return recipe
+
+
+def exit_on_user_error(run):
+    """Call run(); a wrong model, data file or checkpoint (ValueError, FileNotFoundError) ends the
+    command with its message instead of a traceback, as in `python -m compiler`."""
+    try:
+        run()
+    except (ValueError, FileNotFoundError) as error:
+        sys.exit(f"error: {error}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="vgg10", choices=models.names())
-    parser.add_argument("--data", help="RadioML 2018.01A HDF5 file (default: synthetic data)")
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--max-batches", type=int,
-                        help="batches per epoch (default: the whole train split, loaded into memory)")
-    parser.add_argument("--lr", type=float, default=0.01)
-    parser.add_argument("--seed", type=int, default=0)
+    add_recipe_arguments(parser)
     parser.add_argument("--out", help="checkpoint path (default: checkpoints/MODEL.pt in the repo)")
     args = parser.parse_args(argv)
     out = args.out or radioml.REPO_ROOT / "checkpoints" / f"{args.model}.pt"
-    train(args.model, data_path=args.data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-          max_batches=args.max_batches, seed=args.seed, out=out)
+    exit_on_user_error(lambda: train(args.model, data_path=args.data, recipe=recipe_from_args(args),
+                                     seed=args.seed, out=out))
 
 
 if __name__ == "__main__":

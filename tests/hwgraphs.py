@@ -60,6 +60,33 @@ def swg(name, ifm, k, channels, stride=1, depthwise=0, dt="UINT4"):
                  depthwise=depthwise, inputDataType=dt, outputDataType=dt)
 
 
+def depthwise_conv(name, rng, ifm, k, channels, pe, simd, parallel, idt, wdt, activation):
+    """Depthwise window (SIMD = pe) -> [width converter] -> VVAU (PE, SIMD), random weights and, with
+    activation, thresholds to UINT4; the layers of chain()."""
+    dilation, stride = [1, 1], [1, 1]
+    out = [i - kk + 1 for i, kk in zip(ifm, k)]
+    window = layer("ConvolutionInputGenerator_rtl", f"{name}_swg", IFMDim=ifm, OFMDim=out, ConvKernelDim=k,
+                   Stride=stride, Dilation=dilation, IFMChannels=channels, SIMD=pe, depthwise=1,
+                   parallel_window=parallel, inputDataType=idt, outputDataType=idt)
+    kernel, bits = k[0] * k[1], DataType[idt].bitwidth()
+    dt = DataType[wdt]
+    params = [("w", rng.integers(dt.min(), dt.max() + 1, size=(channels, 1, *k)).astype(np.float32), wdt)]
+    attrs = dict(PE=pe, SIMD=simd, Dim=out, Channels=channels, Kernel=k, inputDataType=idt, weightDataType=wdt)
+    if activation:
+        steps = np.sort(rng.integers(-4 * kernel, 4 * kernel, size=(channels, 15)), axis=1)
+        params.append(("t", steps.astype(np.float32), "INT16"))
+        attrs.update(outputDataType="UINT4", noActivation=0)
+    else:
+        attrs.update(outputDataType="INT24", accDataType="INT24", noActivation=1)
+    layers = [window]
+    in_width, out_width = (kernel if parallel else 1) * pe * bits, simd * pe * bits
+    if in_width != out_width:
+        shape = [1, *out, kernel * channels]
+        layers.append(layer("StreamingDataWidthConverter_hls", f"{name}_dwc", inShape=shape, outShape=shape,
+                            inWidth=in_width, outWidth=out_width, dataType=idt))
+    return layers + [layer("VVAU_hls", name, params, **attrs)]
+
+
 def tiny_cnn():
     """A 1D CNN in the shape of the RadioML VGG nets: pad, conv, max-pool, depthwise conv, pointwise conv,
     global pool, top-1."""

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import math
 import os
@@ -7,10 +8,12 @@ import pytest
 from onnx import TensorProto, helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import qonnx_make_model
 
 import boards
-from compiler.estimate import estimate, write_report
+from compiler.estimate import estimate, macs, write_report
+from compiler.estimate.report import write_summary
 
 HLS = "finn.custom_op.fpgadataflow.hls"
 
@@ -45,8 +48,7 @@ def three_layers(**first):
 
 def tiny_board(**resources):
     limits = {"LUT": 10**6, "FF": 10**6, "BRAM36": 1000, "DSP": 1000, "URAM": 0, **resources}
-    return boards.Board(name="tiny", part="xc7z020clg400-1", board_part=None, ps="zynq-7000", clock_mhz=100,
-                        axi_width=64, resources=limits)
+    return dataclasses.replace(boards.get("pynq-z2"), name="tiny", resources=limits)
 
 
 def test_mvau_cycles_are_mh_over_pe_times_mw_over_simd_times_vectors():
@@ -121,3 +123,33 @@ def test_write_report_round_trips(tmp_path):
     write_report(est, path)
     assert json.loads(path.read_text()) == est
     assert os.listdir(path.parent) == ["estimate.json"]
+
+
+def test_balance_is_total_macs_over_mac_units_over_the_bottleneck():
+    est = estimate(three_layers(), boards.get("pynq-z2"))
+    work = 36 * 64 * 16 + 64 * 32 * 16 + 32 * 10          # MW * MH * input vectors
+    units = 8 * 6 + 2 * 1 + 5 * 8                          # PE * SIMD
+    assert est["balance"] == pytest.approx(work / units / 16384)
+    assert macs(getCustomOp(three_layers().graph.node[0])) == (36 * 64 * 16, 48)
+
+
+def test_report_folder_has_a_summary_and_plots(tmp_path):
+    from compiler.folding import FoldingSpace
+
+    model, board = three_layers(), tiny_board()
+    est = estimate(model, board)
+    front = [plan.point(100) for plan in FoldingSpace(model, board.part).front()]
+    budget = {"LUT": 10**6, "BRAM36": 1000, "URAM": 0, "DSP": 1000}
+    write_summary("three layers on tiny", est, front, budget, tmp_path / "report")
+    assert sorted(os.listdir(tmp_path / "report")) == ["cycles.png", "pareto.json", "pareto.png", "resources.png",
+                                                      "summary.md"]
+    for png in ("cycles.png", "resources.png", "pareto.png"):
+        assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert summary.startswith("# three layers on tiny\n")
+    assert f"**{est['estimated_fps']:,.0f} frames/s** (16384 cycles per frame, bottleneck `fc1`)" in summary
+    assert "| **fc1** | MVAU_hls | 2 | 1 | 16384 | 100% |" in summary
+    assert f"Pareto front: {len(front)} foldings" in summary
+    saved = json.loads((tmp_path / "report" / "pareto.json").read_text())
+    assert saved == {"budget": budget, "front": front}
+    assert saved["front"][0]["cycles"] < saved["front"][-1]["cycles"]

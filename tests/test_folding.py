@@ -331,3 +331,18 @@ def test_auto_fold_needs_specialized_nodes():
     model = chain(mvau("generic", 8, 8, op="MVAU"), mvau("fc", 8, 8))
     with pytest.raises(FoldingError, match="run SpecializeLayers first. Not specialized: generic$"):
         folding.auto_fold(model, target_fps=1e6, clock_mhz=CLOCK_MHZ)
+
+
+# ---- folding show -------------------------------------------------------------------------------
+
+def test_table_shows_each_layers_share_of_the_bottleneck_and_the_balance():
+    import boards
+    from compiler.folding.edit import table
+
+    folded = folding.apply(tiny_cnn(), {"conv0": {"PE": 2, "SIMD": 3}})
+    text = table(folded, boards.get("pynq-z2"), CLOCK_MHZ)
+    header, *rows = text.split("\n\n")[0].splitlines()
+    assert "of bottleneck" in header
+    bottleneck = max(cycles(folded).items(), key=lambda item: item[1])[0]
+    assert any(row.startswith(bottleneck) and "100%" in row for row in rows)
+    assert "\npipeline balance " in text and "bottleneck cycles" in text

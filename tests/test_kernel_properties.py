@@ -2,7 +2,7 @@
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from hwgraphs import chain, layer, mvau, swg
+from hwgraphs import chain, depthwise_conv, layer, mvau
 from test_kernels import check, random_values, sorted_thresholds
 
 # Every example compiles a cppsim binary (~2 s): a few examples per kernel, no deadline.
@@ -36,34 +36,34 @@ def test_mvau_any_legal_folding(tmp_path_factory, data, mw, mh, idt, wdt, activa
 
 @SWEEP
 @given(data=st.data(), channels=st.sampled_from([1, 2, 4, 6]), k=st.integers(1, 4), stride=st.integers(1, 3),
-       dilation=st.integers(1, 2), extra=st.integers(0, 3), depthwise=st.booleans(), two_d=st.booleans())
+       dilation=st.integers(1, 2), extra=st.integers(0, 3), depthwise=st.booleans(), two_d=st.booleans(),
+       parallel=st.booleans())
 def test_sliding_window_any_legal_folding(tmp_path_factory, data, channels, k, stride, dilation, extra, depthwise,
-                                          two_d):
-    simd = data.draw(folded(channels))
+                                          two_d, parallel):
+    # A parallel window holds all channels in a word unless depthwise.
+    simd = channels if parallel and not depthwise else data.draw(folded(channels))
     span = (k - 1) * dilation + 1
-    size = span + extra
+    size = max(span + extra, stride)     # FINN: stride <= feature map size
     out = (size - span) // stride + 1
     dims = ([size, size], [out, out], [k, k], [stride, stride], [dilation, dilation]) if two_d else \
         ([size, 1], [out, 1], [k, 1], [stride, 1], [dilation, 1])
     model = chain(layer("ConvolutionInputGenerator_rtl", "swg", IFMDim=dims[0], OFMDim=dims[1], ConvKernelDim=dims[2],
                         Stride=dims[3], Dilation=dims[4], IFMChannels=channels, SIMD=simd, depthwise=int(depthwise),
-                        inputDataType="INT3", outputDataType="INT3"))
+                        parallel_window=int(parallel), inputDataType="INT3", outputDataType="INT3"))
     check(model, tmp_path_factory.mktemp("swg"), "INT3")
 
 
 @SWEEP
-@given(data=st.data(), channels=st.sampled_from([2, 4, 6]), k=st.integers(1, 4), activation=st.booleans())
-def test_vvau_any_legal_folding(tmp_path_factory, data, channels, k, activation):
-    pe = data.draw(folded(channels))
+@given(data=st.data(), channels=st.sampled_from([2, 4, 6]), k=st.integers(1, 4), two_d=st.booleans(),
+       parallel=st.booleans(), idt=st.sampled_from(["INT4", "UINT1", "UINT8"]), activation=st.booleans())
+def test_vvau_any_legal_folding(tmp_path_factory, data, channels, k, two_d, parallel, idt, activation):
+    kernel = [k, 2] if two_d else [k, 1]
+    pe, simd = data.draw(folded(channels)), data.draw(folded(kernel[0] * kernel[1]))
+    if (kernel[0] * kernel[1] if parallel else 1) != simd:
+        # A width converter sits between window and VVAU; FINN's VVAU execution reads its input in
+        # the window's interleaved order only when the window feeds it directly, unless PE = Channels.
+        pe = channels
     rng = np.random.default_rng(channels * 10 + k)
-    window = swg("dw_swg", k + 3, k, channels, depthwise=1, dt="INT4")
-    window[2]["SIMD"] = pe
-    params = [("w", random_values(rng, "INT3", (channels, 1, k, 1)), "INT3")]
-    attrs = dict(PE=pe, SIMD=1, Dim=[4, 1], Channels=channels, Kernel=[k, 1], inputDataType="INT4",
-                 weightDataType="INT3")
-    if activation:
-        params.append(("t", sorted_thresholds(rng, channels, 3, -20, 20), "INT8"))
-        attrs.update(outputDataType="UINT2", noActivation=0)
-    else:
-        attrs.update(outputDataType="INT10", accDataType="INT10", noActivation=1)
-    check(chain(window, layer("VVAU_hls", "dw", params, **attrs)), tmp_path_factory.mktemp("vvau"), "INT4")
+    ifm = [k + 3, 4] if two_d else [k + 3, 1]
+    model = chain(*depthwise_conv("dw", rng, ifm, kernel, channels, pe, simd, int(parallel), idt, "INT3", activation))
+    check(model, tmp_path_factory.mktemp("vvau"), idt)

@@ -101,9 +101,10 @@ def _fmpadding(model, node, inst):
 
 def _sliding_window(model, node, inst):
     parallel = bool(inst.get_nodeattr("parallel_window"))
-    if parallel and inst.get_nodeattr("SIMD") != inst.get_nodeattr("IFMChannels"):
-        raise CodegenError(f"{node.name}: parallel_window=1 needs SIMD = IFMChannels "
-                           f"({inst.get_nodeattr('IFMChannels')}), not {inst.get_nodeattr('SIMD')}")
+    channels, simd = inst.get_nodeattr("IFMChannels"), inst.get_nodeattr("SIMD")
+    if parallel and not inst.get_nodeattr("depthwise") and simd != channels:
+        raise CodegenError(f"{node.name}: parallel_window=1 needs SIMD = IFMChannels ({channels}), not {simd}, "
+                           "unless depthwise=1")
     if inst.get_nodeattr("M") != 1:
         raise CodegenError(f"{node.name}: M={inst.get_nodeattr('M')} is not supported; only M=1")
     ih, iw = inst.get_nodeattr("IFMDim")
@@ -111,32 +112,56 @@ def _sliding_window(model, node, inst):
     kh, kw = inst.get_nodeattr("ConvKernelDim")
     sh, sw = inst.get_nodeattr("Stride")
     dh, dw = inst.get_nodeattr("Dilation")
-    cf = inst.get_nodeattr("IFMChannels") // inst.get_nodeattr("SIMD")
+    cf = channels // simd
     depthwise = "true" if inst.get_nodeattr("depthwise") else "false"
     word = f"ap_uint<{inst.get_instream_width()}>"
-    parallel_args = f", true, ap_uint<{inst.get_outstream_width()}>" if parallel else ""
+    # The kernel takes FINN's cycle estimate for its RTL generator (latency and stalls included) as
+    # its cycles per frame, so that folding estimates and kernel agree.
+    try:
+        cycles = inst.get_exp_cycles()
+    except AssertionError as error:     # FINN checks the configuration there
+        raise CodegenError(f"{node.name}: {error}") from error
     return "sliding_window.hpp", (
-        f"dfk::sliding_window<{ih}, {iw}, {kh}, {kw}, {sh}, {sw}, {dh}, {dw}, {oh}, {ow}, {cf}, {depthwise}, {word}"
-        f"{parallel_args}>(in, out, frames)"), []
+        f"dfk::sliding_window<{ih}, {iw}, {kh}, {kw}, {sh}, {sw}, {dh}, {dw}, {oh}, {ow}, {cf}, {depthwise}, {word}, "
+        f"{'true' if parallel else 'false'}, ap_uint<{inst.get_outstream_width()}>, {cycles}>(in, out, frames)"), []
 
 
 def _mvau(model, node, inst):
-    if inst.get_nodeattr("binaryXnorMode"):
-        raise CodegenError(f"{node.name}: binaryXnorMode (bipolar) MVAU is not supported yet")
     mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
     simd, pe = inst.get_nodeattr("SIMD"), inst.get_nodeattr("PE")
     sf, nf = mw // simd, mh // pe
     idt, wdt = inst.get_input_datatype(0), inst.get_input_datatype(1)
     adt, odt = inst.get_accumulator_datatype(), inst.get_output_datatype()
     weights = _integers(f"{node.name} weights", model.get_initializer(node.input[1]))
+    # BIPOLAR operands travel as one bit (1 = +1, 0 = -1); binaryXnorMode reads BINARY operands so.
+    xnor = bool(inst.get_nodeattr("binaryXnorMode"))
+    x_bipolar = idt == DataType["BIPOLAR"] or (xnor and idt == DataType["BINARY"])
+    w_bipolar = wdt == DataType["BIPOLAR"] or (xnor and wdt == DataType["BINARY"])
+    if xnor and not (x_bipolar and w_bipolar):
+        raise CodegenError(f"{node.name}: binaryXnorMode needs BINARY or BIPOLAR inputs and weights, "
+                           f"not {idt.name} and {wdt.name}")
+    if wdt == DataType["BIPOLAR"]:
+        weights, wdt = (weights + 1) // 2, DataType["BINARY"]
+    if x_bipolar and w_bipolar:
+        # FINN computes the number of agreeing bits (XNOR popcount), 0..MW, whatever accDataType says.
+        adt = DataType[f"UINT{int(mw).bit_length()}"]
     # W[sf*SIMD + s][nf*PE + pe] -> weights[pe][nf*SF + sf][s]
     weights = weights.reshape(sf, simd, nf, pe).transpose(3, 2, 0, 1).reshape(pe, nf * sf, simd)
     thresholds, n_thresholds, act_val = _thresholds(model, node, inst, mh, pe)
+    if odt == DataType["BIPOLAR"]:
+        # FINN outputs 2 * count - 1 for one threshold, whose bit is the count itself.
+        if n_thresholds != 1:
+            raise CodegenError(f"{node.name}: a BIPOLAR output needs exactly one threshold, not {n_thresholds}")
+        act_val, out_type = 0, "ap_uint<1>"
+    else:
+        out_type = ap_type(odt)
     arrays = [ConstArray(f"{node.name}_weights", wdt, weights), thresholds]
     vectors = int(np.prod(inst.get_nodeattr("numInputVectors")))
+    in_type = "dfk::bipolar" if x_bipolar else ap_type(idt)
+    w_type = "dfk::bipolar" if w_bipolar else ap_type(wdt)
     return "mvau.hpp", (
-        f"dfk::mvau<{mw}, {mh}, {simd}, {pe}, {n_thresholds}, {act_val}, {ap_type(idt)}, {ap_type(wdt)}, "
-        f"{ap_type(adt)}, {ap_type(odt)}>(in, out, {node.name}_weights, {node.name}_thresholds, frames * {vectors})"
+        f"dfk::mvau<{mw}, {mh}, {simd}, {pe}, {n_thresholds}, {act_val}, {in_type}, {w_type}, "
+        f"{ap_type(adt)}, {out_type}>(in, out, {node.name}_weights, {node.name}_thresholds, frames * {vectors})"
     ), arrays
 
 
@@ -179,20 +204,20 @@ def _covering_type(values):
 
 
 def _vvau(model, node, inst):
-    if inst.get_nodeattr("SIMD") != 1:
-        raise CodegenError(f"{node.name}: VVAU SIMD={inst.get_nodeattr('SIMD')} is not supported yet; set SIMD to 1")
-    channels, pe = inst.get_nodeattr("Channels"), inst.get_nodeattr("PE")
+    channels, pe, simd = inst.get_nodeattr("Channels"), inst.get_nodeattr("PE"), inst.get_nodeattr("SIMD")
     _window_producer_simd_must_match(model, node, pe)
     kh, kw = inst.get_nodeattr("Kernel")
+    if (kh * kw) % simd:
+        raise CodegenError(f"{node.name}: SIMD={simd} must divide the kernel size {kh * kw}")
     idt, wdt = inst.get_input_datatype(0), DataType[inst.get_nodeattr("weightDataType")]
     adt, odt = DataType[inst.get_nodeattr("accDataType")], inst.get_output_datatype()
     weights = _integers(f"{node.name} weights", model.get_initializer(node.input[1])).reshape(channels, kh * kw)
-    # W[cf*PE + pe][k] -> weights[pe][cf*K + k]
-    weights = weights.reshape(channels // pe, pe, kh * kw).transpose(1, 0, 2).reshape(pe, -1)
+    # W[cf*PE + pe][sf*SIMD + s] -> weights[pe][cf*SF + sf][s]
+    weights = weights.reshape(channels // pe, pe, kh * kw // simd, simd).transpose(1, 0, 2, 3).reshape(pe, -1, simd)
     thresholds, n_thresholds, act_val = _thresholds(model, node, inst, channels, pe)
     pixels = int(np.prod(inst.get_nodeattr("Dim")))
     return "vvau.hpp", (
-        f"dfk::vvau<{channels}, {pe}, {kh * kw}, {n_thresholds}, {act_val}, {ap_type(idt)}, {ap_type(wdt)}, "
+        f"dfk::vvau<{channels}, {pe}, {simd}, {kh * kw}, {n_thresholds}, {act_val}, {ap_type(idt)}, {ap_type(wdt)}, "
         f"{ap_type(adt)}, {ap_type(odt)}>(in, out, {node.name}_weights, {node.name}_thresholds, frames * {pixels})"
     ), [ConstArray(f"{node.name}_weights", wdt, np.ascontiguousarray(weights)), thresholds]
 
@@ -258,12 +283,9 @@ def _elementwise(model, node, inst):
 
 
 def _duplicate_streams(model, node, inst):
-    if inst.get_nodeattr("NumOutputStreams") != 2:
-        raise CodegenError(f"{node.name}: NumOutputStreams={inst.get_nodeattr('NumOutputStreams')} is not supported "
-                           "yet (supported: 2)")
     words = int(np.prod(inst.get_folded_input_shape()[:-1]))
-    return "duplicate_streams.hpp", (f"dfk::duplicate_streams<{words}, ap_uint<{inst.get_instream_width()}>>"
-                                     "(in, out0, out1, frames)"), []
+    outs = ", ".join(f"out{i}" for i in range(inst.get_nodeattr("NumOutputStreams")))
+    return "duplicate_streams.hpp", f"dfk::duplicate_streams<{words}>(in, frames, {outs})", []
 
 
 def _concat(model, node, inst):

@@ -29,8 +29,9 @@ def _check_graph(model):
                          f"SpecializeLayers); these are not: {', '.join(others)}")
 
 
-def _layer(node, part):
-    inst = getCustomOp(node)
+def layer_estimate(inst, part):
+    """One node's (custom op's) cycles per frame, resources (whole LUTs/BRAMs) and PE/SIMD."""
+    node = inst.onnx_node
     resources = inst.node_res_estimation(part)
     layer = {"name": node.name, "op_type": node.op_type, "cycles": int(inst.get_exp_cycles())}
     # FINN's models return fractions for some ops; a part of a LUT or BRAM is a whole one.
@@ -39,12 +40,30 @@ def _layer(node, part):
     return layer
 
 
+def macs(inst):
+    """(multiply-accumulates per frame, MACs per cycle) of a MAC layer (MVAU, VVAU); (0, 0) otherwise."""
+    op, get = inst.onnx_node.op_type, inst.get_nodeattr
+    if op.startswith("MVAU"):
+        return get("MW") * get("MH") * math.prod(get("numInputVectors")), get("PE") * get("SIMD")
+    if op.startswith("VVAU"):
+        return get("Channels") * math.prod(get("Kernel")) * math.prod(get("Dim")), get("PE") * get("SIMD")
+    return 0, 0
+
+
+def balance(model, max_cycles):
+    """How evenly the MAC units are loaded: the cycles a frame would take if every MAC unit were busy
+    all the time (total MACs / total MACs per cycle) over the bottleneck's cycles; 1 is perfect."""
+    layers = [macs(getCustomOp(node)) for node in model.graph.node]
+    work, units = sum(w for w, _ in layers), sum(u for _, u in layers)
+    return work / units / max_cycles if units else None
+
+
 def estimate(model, board, clock_mhz=None):
     """Per-layer and total estimates of `model` (a dataflow graph of _hls/_rtl nodes) on `board`,
     clocked at `clock_mhz` (default: the board's clock)."""
     _check_graph(model)
     clock_mhz = clock_mhz or board.clock_mhz
-    layers = [_layer(node, board.part) for node in model.graph.node]
+    layers = [layer_estimate(getCustomOp(node), board.part) for node in model.graph.node]
     totals = {r: sum(layer[r] for layer in layers) for r in LAYER_RESOURCES}
     totals["BRAM36"] = math.ceil(totals["BRAM_18K"] / 2)
     perf = model.transform(AnnotateCycles()).analysis(dataflow_performance)
@@ -62,6 +81,7 @@ def estimate(model, board, clock_mhz=None):
         "bottleneck": perf["max_cycles_node_name"],
         "critical_path_cycles": perf["critical_path_cycles"],
         "estimated_fps": clock_mhz * 1e6 / perf["max_cycles"],
+        "balance": balance(model, perf["max_cycles"]),
         # FINN's pessimistic latency: the cycles of the slowest input-to-output path, no overlap
         "estimated_latency_ns": perf["critical_path_cycles"] * 1e3 / clock_mhz,
         "fits": fits,

@@ -13,6 +13,14 @@ from compiler.folding.rules import FoldingError, hw_nodes
 NO_WEIGHT_STREAM_CAP = 8191
 
 
+def frame_cycles(target_fps, clock_mhz):
+    """The cycle budget per frame of a frame-rate target, as FINN's build computes it."""
+    cycles = int(clock_mhz * 1e6 / target_fps)
+    if cycles < 1:
+        raise FoldingError(f"target {target_fps:g} fps at {clock_mhz:g} MHz leaves less than one cycle per frame")
+    return cycles
+
+
 def auto_fold(model, target_fps, clock_mhz, mvau_wwidth_max=NO_WEIGHT_STREAM_CAP, two_pass_relaxation=True):
     """A copy of `model` folded by SetFolding to reach `target_fps` at `clock_mhz`.
 
@@ -22,9 +30,7 @@ def auto_fold(model, target_fps, clock_mhz, mvau_wwidth_max=NO_WEIGHT_STREAM_CAP
     if generic:
         raise FoldingError("auto folding needs specialized (_hls/_rtl) nodes; run SpecializeLayers first. "
                            f"Not specialized: {', '.join(generic)}")
-    cycles = int(clock_mhz * 1e6 / target_fps)
-    if cycles < 1:
-        raise FoldingError(f"target {target_fps} fps at {clock_mhz} MHz leaves less than one cycle per frame")
+    cycles = frame_cycles(target_fps, clock_mhz)
     names = [node.name for node in model.graph.node]
     folded = model.transform(SetFolding(target_cycles_per_frame=cycles, mvau_wwidth_max=mvau_wwidth_max,
                                         two_pass_relaxation=two_pass_relaxation))

@@ -41,7 +41,7 @@ def table(model, board, clock_mhz):
     """A text table of every HW layer: shape, folding, legal values, cycles, resources, bottleneck share."""
     report = estimate(model, board, clock_mhz)
     by_name = {layer["name"]: layer for layer in report["layers"]}
-    rows = [("layer", "shape", "PE", "SIMD", "legal PE / SIMD", "cycles", "share", "LUT", "BRAM18", "DSP")]
+    rows = [("layer", "shape", "PE", "SIMD", "legal PE / SIMD", "cycles", "of bottleneck", "LUT", "BRAM18", "DSP")]
     for node in hw_nodes(model).values():
         inst, layer = getCustomOp(node), by_name[node.name]
         legal = legal_values(inst)
@@ -55,6 +55,9 @@ def table(model, board, clock_mhz):
     lines.append(f"\nbottleneck {report['bottleneck']}: {report['max_cycles']} cycles -> "
                  f"{report['estimated_fps']:.0f} fps at {clock_mhz:g} MHz; {report['totals']['LUT']} LUT, "
                  f"{report['totals']['BRAM36']} BRAM36, {report['totals']['DSP']} DSP: {fit} on {board.name}")
+    if report["balance"] is not None:
+        lines.append(f"pipeline balance {report['balance']:.2f}: total MACs / MAC units / bottleneck cycles "
+                     "(1 = every MAC unit busy every cycle)")
     return "\n".join(lines)
 
 

@@ -7,7 +7,6 @@ from onnx import helper
 
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.base import Transformation
-from qonnx.transformation.change_3d_tensors_to_4d import Change3DTo4DTensors
 from qonnx.transformation.fold_constants import FoldConstants
 from qonnx.transformation.general import (
     GiveReadableTensorNames, GiveUniqueNodeNames, RemoveStaticGraphInputs, RemoveUnusedTensors,
@@ -18,13 +17,16 @@ from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.insert_topk import InsertTopK
 from qonnx.util.cleanup import cleanup_model
 
-from compiler.frontend.workarounds import MakeGraphInputNHWC, PadMaxPoolDilationsTo2D, SnapIntegerBiases
+from compiler.frontend.workarounds import (
+    BypassOrderPreservingTransposeBeforeFlatten, Change3DTo4DTensorsAcrossConcat, ConvBiasQuantParamsAsVectors,
+    MakeGraphInputNHWC, PadMaxPoolDilationsTo2D, SnapIntegerBiases,
+)
 
 # Op types of an exported QONNX graph that this flow maps to hardware (or keeps on the host at the
 # graph's ends). Anything else is reported up front instead of failing deep inside a transform.
 SUPPORTED_QONNX_OPS = {
     "Quant", "BipolarQuant", "Conv", "MatMul", "Gemm", "BatchNormalization", "Relu", "MaxPool",
-    "Add", "Mul", "Sub", "Div", "Reshape", "Flatten", "Transpose", "Identity", "TopK",
+    "Add", "Mul", "Sub", "Div", "Reshape", "Flatten", "Transpose", "Identity", "TopK", "Concat",
 }
 # Nodes that may stay outside the dataflow partition: they run on the host, before or after it.
 HOST_OPS = {"MultiThreshold", "Mul", "Add", "Sub", "Div", "Transpose", "Reshape", "Flatten", "Identity"}
@@ -76,7 +78,7 @@ def to_finn(model):
     """QONNX -> FINN-ONNX: Quant activations become MultiThreshold, weights are folded to integers."""
     from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
 
-    model = check_supported(cleanup_model(model))
+    model = check_supported(cleanup_model(model)).transform(ConvBiasQuantParamsAsVectors())
     return _tidy(model.transform(ConvertQONNXtoFINN()))
 
 
@@ -84,7 +86,7 @@ def to_nhwc(model):
     """1D models: make every tensor 4D (N, C, L, 1), as FINN's conv lowering expects, with an NHWC
     graph input."""
     if len(model.get_tensor_shape(model.graph.input[0].name)) == 3:
-        model = model.transform(Change3DTo4DTensors())
+        model = model.transform(Change3DTo4DTensorsAcrossConcat())
         model = model.transform(PadMaxPoolDilationsTo2D())
     model = model.transform(MakeGraphInputNHWC())
     return _tidy(model)
@@ -98,11 +100,15 @@ def streamline(model):
         AbsorbTransposeIntoMultiThreshold,
     )
     from finn.transformation.streamline.reorder import (
-        MakeMaxPoolNHWC, MoveMulPastAdd, MoveScalarLinearPastInvariants,
+        MakeMaxPoolNHWC, MoveMaxPoolPastMultiThreshold, MoveMulPastAdd, MoveScalarLinearPastInvariants,
     )
+    from finn.transformation.streamline.streamline_plus import StreamlinePlus
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
     for transform in [
+        # conv -> BN -> MaxPool -> quantizer (MixQ's layer order): a quantizer is monotone, so it
+        # commutes with max; moved before the pool, it absorbs the BN's per-channel float affine.
+        MoveMaxPoolPastMultiThreshold(),
         AbsorbScalarBiasIntoMultiThreshold(),
         Streamline(),
         LowerConvsToMatMul(),
@@ -112,6 +118,9 @@ def streamline(model):
         AbsorbConsecutiveTransposes(),
         MoveScalarLinearPastInvariants(),
         Streamline(),
+        # Residual adds and concats: scales moved past forks and joins, transposes cancelled, so the
+        # branches meet as integers.
+        StreamlinePlus(),
         # Streamline leaves `MatMul -> Mul(scale) -> Add(bias)` at the output; swapping to
         # `Add(bias/scale) -> Mul(scale)` makes the bias an integer add that runs in hardware and
         # leaves a scalar Mul that the host applies or TopK absorbs.
@@ -125,13 +134,14 @@ def streamline(model):
     return _tidy(model)
 
 
-def _is_integer_constant_op(model, node):
-    """An elementwise op with an integer stream input and an integer-valued constant (e.g. a bias
-    with Int32Bias quantization) can run in hardware; float scales stay on the host."""
+def _is_integer_op(model, node):
+    """An elementwise op on integer streams (a residual add) or on an integer stream and an
+    integer-valued constant (e.g. a bias with Int32Bias quantization) can run in hardware; float
+    scales stay on the host."""
     dynamic = [t for t in node.input if model.get_initializer(t) is None]
     constant = [model.get_initializer(t) for t in node.input if model.get_initializer(t) is not None]
-    return (len(dynamic) == 1 and len(constant) == 1 and model.get_tensor_datatype(dynamic[0]).is_integer()
-            and np.array_equal(constant[0], np.round(constant[0])))
+    return (all(model.get_tensor_datatype(t).is_integer() for t in dynamic)
+            and all(np.array_equal(c, np.round(c)) for c in constant))
 
 
 class KeepFloatInputQuantizerOnHost(Transformation):
@@ -157,6 +167,7 @@ class KeepFloatInputQuantizerOnHost(Transformation):
 
 def convert_to_hw(model):
     """Replace streamlined nodes by FINN's generic HW layers (MVAU, Thresholding, SWG, ...)."""
+    from finn.transformation.fpgadataflow.convert_to_hw.concat import InferConcatLayer
     from finn.transformation.fpgadataflow.convert_to_hw.conv_inp_gen import InferConvInpGen
     from finn.transformation.fpgadataflow.convert_to_hw.duplicate_streams import InferDuplicateStreamsLayer
     from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
@@ -168,19 +179,23 @@ def convert_to_hw(model):
         InferQuantizedMatrixVectorActivation,
     )
     from finn.transformation.fpgadataflow.convert_to_hw.thresholding import InferThresholdingLayer
+    from finn.transformation.fpgadataflow.convert_to_hw.vector_vector_activation import InferVectorVectorActivation
     from finn.transformation.move_reshape import RemoveCNVtoFCFlatten
     from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes
 
     for transform in [
         InferQuantizedMatrixVectorActivation(),
-        InferElementwiseBinaryOperation(_is_integer_constant_op),
+        InferVectorVectorActivation(),
+        InferElementwiseBinaryOperation(_is_integer_op),
         InferLabelSelectLayer(),
         InferThresholdingLayer(),
         InferPool(),
         InferConvInpGen(),
+        InferConcatLayer(),
         KeepFloatInputQuantizerOnHost(),
         InferDuplicateStreamsLayer(),
         AbsorbConsecutiveTransposes(),
+        BypassOrderPreservingTransposeBeforeFlatten(),
         RemoveCNVtoFCFlatten(),
     ]:
         model = model.transform(transform)

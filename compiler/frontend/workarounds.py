@@ -6,8 +6,45 @@ can be deleted once the upstream fix lands.
 import numpy as np
 from onnx import helper
 from qonnx.transformation.base import Transformation
+from qonnx.transformation.change_3d_tensors_to_4d import Change3DTo4DTensors
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.basic import get_by_name
+
+
+class Change3DTo4DTensorsAcrossConcat(Transformation):
+    """Change3DTo4DTensors refuses graphs with a Concat ("found unsupported nodes"), so multi-branch
+    1D nets stay 3D and conv lowering fails. A channel concat of (N, C, L) tensors is still a
+    channel concat of (N, C, L, 1) tensors: lift the Concat nodes out, convert the rest, put them
+    back with a non-negative axis."""
+
+    def apply(self, model):
+        concats = [(index, node) for index, node in enumerate(model.graph.node) if node.op_type == "Concat"]
+        for index, node in concats:
+            axis = get_by_name(node.attribute, "axis")
+            axis.i %= len(model.get_tensor_shape(node.output[0]))
+        for _, node in reversed(concats):
+            model.graph.node.remove(node)
+        model = model.transform(Change3DTo4DTensors())
+        for index, node in concats:
+            model.graph.node.insert(index, node)
+        return model, False
+
+
+class ConvBiasQuantParamsAsVectors(Transformation):
+    """qonnx's ExtractBiasFromConv (run by ConvertQONNXtoFINN) reshapes a quantized conv bias's
+    scale and zero point unless their shape is (1,); Brevitas exports them 0-d, so a conv with an
+    Int32Bias fails with "cannot reshape array of size 1 into shape (1,C,1,1)". Give them shape (1,)."""
+
+    def apply(self, model):
+        for conv in model.get_nodes_by_op_type("Conv"):
+            quant = model.find_producer(conv.input[2]) if len(conv.input) > 2 else None
+            if quant is None or quant.op_type != "Quant":
+                continue
+            for name in quant.input[1:3]:
+                value = model.get_initializer(name)
+                if value is not None and value.ndim == 0:
+                    model.set_initializer(name, value.reshape(1))
+        return model, False
 
 
 class PadMaxPoolDilationsTo2D(Transformation):
@@ -50,6 +87,27 @@ class MakeGraphInputNHWC(Transformation):
         model.set_tensor_layout(graph_in.name, ["N", "H", "W", "C"])
         return model.transform(InferShapes()), False
 
+
+class BypassOrderPreservingTransposeBeforeFlatten(Transformation):
+    """After a global pool the tensor is N x 1 x 1 x C, and the NHWC->NCHW Transpose before the
+    Flatten/Reshape to the dense layers stays in the graph: RemoveCNVtoFCFlatten only absorbs it into
+    a following MVAU, so with a Thresholding (an input quantizer) there, the Transpose splits the
+    dataflow partition. A Transpose that moves only size-1 axes does not reorder data: feed the
+    Flatten/Reshape from its input directly."""
+
+    def apply(self, model):
+        for node in model.get_nodes_by_op_type("Transpose"):
+            consumer = model.find_consumer(node.output[0])
+            if consumer is None or consumer.op_type not in ("Flatten", "Reshape"):
+                continue
+            shape = model.get_tensor_shape(node.input[0])
+            perm = get_by_name(node.attribute, "perm").ints
+            moved = [axis for axis in perm if shape[axis] != 1]
+            if moved == sorted(moved) and len(model.find_consumers(node.output[0])) == 1:
+                consumer.input[0] = node.input[0]
+                model.graph.node.remove(node)
+                return model, True
+        return model, False
 
 
 class SnapIntegerBiases(Transformation):

@@ -1,0 +1,367 @@
+"""Folding optimizer: the legal folding that meets a throughput target with the least resources, and the
+throughput-versus-LUT trade-off of a graph.
+
+A dataflow pipeline runs at the pace of its slowest layer while its resources are a sum over layers. So
+for a budget of T cycles per frame, taking for every layer its cheapest legal configuration with at most
+T cycles gives the cheapest folding that meets T; sweeping T over the cycle counts the layers can take
+traces the whole Pareto front of (throughput, LUT). One cost is not per layer: where a layer's output
+word differs from its consumer's input word the build inserts a width converter (FINN's InsertDWC),
+which costs LUTs. Along a row of layers that cost is included exactly, by dynamic programming over the
+word passed between neighbours; at forks and joins it is left out.
+
+Cycles and resources are FINN's per-node models (get_exp_cycles, node_res_estimation), evaluated on a
+copy of each node with the candidate values set; the legal values come from rules.py. A depthwise
+sliding window and the VVAU/Pool it feeds are folded together (one stage), as FINN requires.
+"""
+import math
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache
+from itertools import product
+
+from onnx import NodeProto, helper
+from qonnx.custom_op.registry import getCustomOp
+
+from compiler.estimate import FIT_RESOURCES, LAYER_RESOURCES, layer_estimate
+from compiler.folding.auto import NO_WEIGHT_STREAM_CAP, frame_cycles
+from compiler.folding.config import apply
+from compiler.folding.rules import FoldingError, base_op, coupled, hw_nodes, legal_values
+
+# What the optimizer chooses; every other attribute (ram_style, mem_mode, resType, ...) stays as set.
+FOLD_ATTRS = ("PE", "SIMD", "parallel_window")
+# The cost: LUT first, then the others (FINN's units) break ties. In FINN's models more PE/SIMD all but
+# never needs fewer BRAMs or DSPs, so the LUT-cheapest plan is the one to check against a BRAM or DSP budget.
+COST = ("LUT", "BRAM_18K", "DSP", "URAM")
+
+
+def kernel_supports(inst):
+    """Whether this node configuration is one we build and verify where FINN allows more.
+
+    A VVAU with 1 < SIMD < kernel size and PE < channels gets its window through a width converter,
+    and FINN's Python execution of that VVAU (our verification reference) reads such a stream in the
+    wrong order; as FINN's SetFolding does, take SIMD > 1 only over the whole kernel or all channels."""
+    if base_op(inst.onnx_node.op_type) != "VVAU" or inst.get_nodeattr("SIMD") == 1:
+        return True
+    kernel = math.prod(inst.get_nodeattr("Kernel"))
+    return inst.get_nodeattr("SIMD") == kernel or inst.get_nodeattr("PE") == inst.get_nodeattr("Channels")
+
+
+def _within_widest_word(inst):
+    """FINN's widest ap_uint (AP_INT_MAX_W) bounds every stream word and an MVAU's weight word
+    (PE * SIMD * weight bits: our MVAU reads all its weights for one cycle at once)."""
+    widths = [inst.get_instream_width(0), inst.get_outstream_width(0)]
+    if base_op(inst.onnx_node.op_type) == "MVAU":
+        widths.append(inst.get_nodeattr("PE") * inst.get_nodeattr("SIMD") * inst.get_input_datatype(1).bitwidth())
+    return max(widths) <= NO_WEIGHT_STREAM_CAP
+
+
+def _copy(node, attrs):
+    """The custom op of a copy of `node` with `attrs` set: candidates never touch the graph."""
+    copy = NodeProto()
+    copy.CopyFrom(node)
+    inst = getCustomOp(copy)
+    for attr, value in attrs.items():
+        inst.set_nodeattr(attr, value)
+    # FINN rebuilds an op's attribute table and searches the node's attributes on every read: most of an
+    # estimate's time. A candidate is read-only from here on, so each table and value is computed once.
+    types = inst.get_nodeattr_types()
+    inst.get_nodeattr_types = lambda: types
+    inst.get_nodeattr = cache(inst.get_nodeattr)
+    return inst
+
+
+def _usable(inst, attrs):
+    legal = legal_values(inst)
+    return all(value in legal[attr] for attr, value in attrs.items()) and kernel_supports(inst) \
+        and _within_widest_word(inst)
+
+
+def _configs(node):
+    """(attrs, op) for every legal, supported assignment of the node's folding attributes."""
+    axes = [a for a in FOLD_ATTRS if a in getCustomOp(node).get_nodeattr_types()]
+    # parallel_window only narrows SIMD, so the candidates are the legal values with it off.
+    legal = legal_values(_copy(node, {"parallel_window": 0} if "parallel_window" in axes else {}))
+    axes = [a for a in axes if a in legal]
+    for values in product(*(legal[a] for a in axes)):
+        attrs = dict(zip(axes, values))
+        inst = _copy(node, attrs)
+        if _usable(inst, attrs):
+            yield attrs, inst
+
+
+@dataclass
+class Option:
+    """One way to fold a stage: its nodes' attributes, the slowest node's cycles, the summed resources
+    and the words the stage reads and writes."""
+    attrs: dict        # node name -> {attr: value}
+    cycles: int
+    resources: dict    # LAYER_RESOURCES -> estimate
+    words: tuple       # ((elements, bits) of an input word, (elements, bits) of an output word)
+
+    def key(self):
+        """Cheapest first (COST), then the slowest (least parallel) option among equals, which keeps the
+        pipeline balanced."""
+        return (*(self.resources[r] for r in COST), -self.cycles)
+
+
+def _option(insts_attrs, part):
+    """The option of a stage whose nodes (in stream order) are configured as `insts_attrs`."""
+    layers = [layer_estimate(inst, part) for inst, _ in insts_attrs]
+    first, last = insts_attrs[0][0], insts_attrs[-1][0]
+    return Option({inst.onnx_node.name: attrs for inst, attrs in insts_attrs},
+                  max(layer["cycles"] for layer in layers),
+                  {r: sum(layer[r] for layer in layers) for r in LAYER_RESOURCES},
+                  ((first.get_folded_input_shape(0)[-1], first.get_instream_width(0)),
+                   (last.get_folded_output_shape(0)[-1], last.get_outstream_width(0))))
+
+
+def _depthwise_options(window, consumer, part):
+    """A depthwise window generator emits the channel group its VVAU/Pool consumes (SIMD = PE), all
+    window positions at once (parallel_window) only for a VVAU that takes several (SIMD > 1)."""
+    for attrs, inst in _configs(consumer):
+        window_attrs = {"SIMD": attrs["PE"]}
+        if "parallel_window" in getCustomOp(window).get_nodeattr_types():
+            window_attrs["parallel_window"] = int(attrs.get("SIMD", 1) > 1)
+        window_inst = _copy(window, window_attrs)
+        if _usable(window_inst, window_attrs):
+            yield _option([(window_inst, window_attrs), (inst, attrs)], part)
+
+
+@cache
+def converter_luts(written, read, part):
+    """LUTs of the width converter FINN's InsertDWC puts between a producer writing words `written`
+    and a consumer reading words `read` ((elements, bits) each): none if the element counts match."""
+    if written[0] == read[0]:
+        return 0
+    node = helper.make_node("StreamingDataWidthConverter_hls", ["in"], ["out"], backend="fpgadataflow",
+                            domain="finn.custom_op.fpgadataflow.hls", inWidth=written[1], outWidth=read[1])
+    return math.ceil(getCustomOp(node).lut_estimation(part))
+
+
+@dataclass
+class Stage:
+    """Nodes folded as one choice (in stream order) and the ways to fold them."""
+    names: tuple
+    options: list
+
+    def __post_init__(self):
+        # per pair of words read and written: (cycles ascending, the cheapest option with at most that many)
+        ladders = {}
+        for option in sorted(self.options, key=lambda o: o.cycles):
+            cycles, best = ladders.setdefault(option.words, ([], []))
+            if not best or option.key() < best[-1].key():
+                if cycles and cycles[-1] == option.cycles:
+                    best[-1] = option
+                else:
+                    cycles.append(option.cycles)
+                    best.append(option)
+        self.ladders = list(ladders.values())
+
+    def choices(self, budget_cycles):
+        """For each pair of words read and written, the cheapest option with at most `budget_cycles`."""
+        found = []
+        for cycles, best in self.ladders:
+            index = bisect_right(cycles, budget_cycles) - 1
+            if index >= 0:
+                found.append(best[index])
+        return found
+
+
+def _cheapest_row(choices, part):
+    """(options, converter LUTs) of the cheapest folding of a row of stages, given each stage's
+    candidates, or None: dynamic programming over the word passed from one stage to the next."""
+    best = {None: ((0,) * (len(COST) + 1), [], 0)}    # output word -> (summed key, options, LUTs)
+    for candidates in choices:
+        arrivals = {}    # input word -> the cheapest way to deliver it, converter included
+        for read in {option.words[0] for option in candidates}:
+            for written, (total, options, luts) in best.items():
+                converter = 0 if written is None else converter_luts(written, read, part)
+                total_here = (total[0] + converter, *total[1:])
+                if read not in arrivals or total_here < arrivals[read][0]:
+                    arrivals[read] = (total_here, options, luts + converter)
+        reached = {}
+        for option in candidates:
+            total, options, luts = arrivals[option.words[0]]
+            total = tuple(a + b for a, b in zip(total, option.key()))
+            out = option.words[1]
+            if out not in reached or total < reached[out][0]:
+                reached[out] = (total, options + [option], luts)
+        if not reached:
+            return None
+        best = reached
+    _, options, luts = min(best.values(), key=lambda found: found[0])
+    return options, luts
+
+
+def _rows(model, stages):
+    """The stages grouped into rows: runs in which a stage's output feeds only the next stage, which
+    reads no other stream. Width converters are priced within a row; at forks and joins they are not."""
+    stage_of = {name: i for i, stage in enumerate(stages) for name in stage.names}
+    after = {}
+    for i, stage in enumerate(stages):
+        last = model.get_node_from_name(stage.names[-1])
+        consumers = model.find_consumers(last.output[0]) if len(last.output) == 1 else []
+        if len(consumers) == 1 and consumers[0].name in stage_of:
+            consumer = consumers[0]
+            streamed = [t for t in consumer.input if model.get_initializer(t) is None]
+            following = stage_of[consumer.name]
+            if stages[following].names[0] == consumer.name and len(streamed) == 1:
+                after[i] = following
+    rows = []
+    for start in sorted(set(range(len(stages))) - set(after.values())):
+        rows.append([start])
+        while rows[-1][-1] in after:
+            rows[-1].append(after[rows[-1][-1]])
+    return rows
+
+
+@dataclass
+class Plan:
+    """A folding of the whole graph: one option per stage, and the width converters between them."""
+    options: list
+    converter_luts: int
+
+    @property
+    def cycles(self):
+        return max(o.cycles for o in self.options)
+
+    @property
+    def totals(self):
+        totals = {r: sum(o.resources[r] for o in self.options) for r in LAYER_RESOURCES}
+        totals["LUT"] += self.converter_luts
+        totals["BRAM36"] = math.ceil(totals["BRAM_18K"] / 2)
+        return totals
+
+    @property
+    def config(self):
+        """The folding config (FINN's format) that applies this plan."""
+        config = {"Defaults": {}}
+        for option in self.options:
+            config.update(option.attrs)
+        return config
+
+    def point(self, clock_mhz):
+        """This plan as a point of the throughput/resource trade-off."""
+        return {"cycles": self.cycles, "fps": clock_mhz * 1e6 / self.cycles,
+                **{r: self.totals[r] for r in FIT_RESOURCES}}
+
+    def over(self, budget):
+        """The board resources (FIT_RESOURCES) this plan needs more of than `budget` has."""
+        totals = self.totals
+        return [r for r in FIT_RESOURCES if r in budget and totals[r] > budget[r]]
+
+
+class FoldingSpace:
+    """Every legal folding of a graph's HW nodes, with FINN's estimates for `part`."""
+
+    def __init__(self, model, part):
+        nodes = hw_nodes(model)
+        pairs = {window.name: consumer.name for window, _, consumer, _ in coupled(model)}
+        followers = set(pairs.values())
+        self.part = part
+        self.stages = []
+        for name, node in nodes.items():
+            if name in pairs:
+                consumer = nodes[pairs[name]]
+                options = list(_depthwise_options(node, consumer, part))
+                names = (name, consumer.name)
+            elif name in followers:
+                continue
+            else:
+                options = [_option([(inst, attrs)], part) for attrs, inst in _configs(node)]
+                names = (name,)
+            if not options:
+                raise FoldingError(f"{', '.join(names)}: no legal folding that our kernels support "
+                                   f"(legal values: {legal_values(getCustomOp(node))})")
+            self.stages.append(Stage(names, options))
+        self.rows = _rows(model, self.stages)
+
+    @property
+    def fastest_cycles(self):
+        """The bottleneck of the fastest legal folding: some stage cannot go below it."""
+        return max(min(o.cycles for o in stage.options) for stage in self.stages)
+
+    def cheapest(self, budget_cycles):
+        """The cheapest plan with every stage at most `budget_cycles`, or None if one cannot make it."""
+        options, luts = [], 0
+        for row in self.rows:
+            found = _cheapest_row([self.stages[i].choices(budget_cycles) for i in row], self.part)
+            if found is None:
+                return None
+            options += found[0]
+            luts += found[1]
+        return Plan(options, luts)
+
+    def budgets(self):
+        """Every cycle budget where some stage's choice can change, fastest first."""
+        floor = self.fastest_cycles
+        return sorted({o.cycles for stage in self.stages for o in stage.options if o.cycles >= floor})
+
+    def fastest_within(self, budget):
+        """The fastest plan that fits `budget` (board units), or None if even the slowest does not."""
+        for budget_cycles in self.budgets():
+            plan = self.cheapest(budget_cycles)
+            if not plan.over(budget):
+                return plan
+        return None
+
+    def front(self):
+        """The Pareto front of (cycles per frame, LUT), fastest first: each plan is the cheapest for its
+        speed, and each slower one is cheaper."""
+        front = []
+        for budget_cycles in self.budgets():
+            plan = self.cheapest(budget_cycles)
+            if not front or plan.totals["LUT"] < front[-1].totals["LUT"]:
+                front.append(plan)
+        return front
+
+
+def resource_budget(board, limits=None):
+    """{LUT, BRAM36, URAM, DSP} -> how many automatic folding may use: the board's, narrowed by `limits`,
+    e.g. "LUT=50000,BRAM36=100", "LUT=70%" or "70%" (every resource)."""
+    budget = {r: board.resources[r] for r in FIT_RESOURCES}
+    for item in (limits or "").replace(" ", "").split(","):
+        if not item:
+            continue
+        name, _, value = item.rpartition("=")
+        names = [name] if name else list(FIT_RESOURCES)
+        unknown = [n for n in names if n not in FIT_RESOURCES]
+        try:
+            number = float(value.rstrip("%"))
+        except ValueError:
+            number = -1
+        if unknown or number < 0:
+            raise FoldingError(f"resource limit '{item}': expected RESOURCE=COUNT, RESOURCE=PERCENT% or PERCENT% "
+                               f"with RESOURCE one of {', '.join(FIT_RESOURCES)}")
+        for n in names:
+            budget[n] = int(board.resources[n] * number / 100) if value.endswith("%") else int(number)
+    return budget
+
+
+def optimize(model, part, clock_mhz, budget, target_fps=None):
+    """(a copy of `model` folded by the optimizer, a summary of the choice).
+
+    With `target_fps`, the least-LUT legal folding that meets it (or, beyond the graph's reach, the
+    fastest one); without, the fastest folding that fits `budget` ({LUT, BRAM36, URAM, DSP} -> count).
+    Raises FoldingError if the folding does not fit the budget, naming what it needs."""
+    space = FoldingSpace(model, part)
+    fastest_fps = clock_mhz * 1e6 / space.fastest_cycles
+    if target_fps is None:
+        plan = space.fastest_within(budget)
+        if plan is None:
+            smallest = space.cheapest(max(space.budgets()))
+            raise FoldingError(f"no folding fits the budget: even the smallest needs {_overrun(smallest, budget)}")
+    else:
+        plan = space.cheapest(max(frame_cycles(target_fps, clock_mhz), space.fastest_cycles))
+        if plan.over(budget):
+            fitting = space.fastest_within(budget)
+            raise FoldingError(f"target {target_fps:g} fps needs {_overrun(plan, budget)}" + (
+                f"; the fastest folding within the budget reaches {clock_mhz * 1e6 / fitting.cycles:.0f} fps"
+                if fitting else "; no folding fits the budget"))
+    folded = apply(model, plan.config, source="folding optimizer")
+    met = target_fps is None or plan.cycles <= frame_cycles(target_fps, clock_mhz)
+    return folded, {**plan.point(clock_mhz), "target_fps": target_fps, "met": met, "fastest_fps": fastest_fps}
+
+
+def _overrun(plan, budget):
+    return ", ".join(f"{plan.totals[r]} {r} (budget {budget[r]})" for r in plan.over(budget))

@@ -1,0 +1,90 @@
+"""DeepBurning-MixQ image CNNs (models.md §5) as Brevitas modules: VGG-tiny (CIFAR-10) and UltraNet
+(DAC-SDC object detection).
+
+MixQ's own quantizers are not Brevitas; these modules keep its layer pattern and bit widths with
+Brevitas quantizers:
+  - image input: 8-bit unsigned with a fixed scale 1/256 (MixQ's ImageInputQ; it floors, Brevitas
+    rounds to nearest);
+  - weights: QuantConv2d / QuantLinear at the layer's bit width with Brevitas' default per-tensor
+    learned-scale quantizer (MixQ: a Gaussian-std-based step);
+  - activations: MixQ's HWGQ is unsigned, so it is also the ReLU, and sits at each conv's input:
+    here a QuantReLU at the layer's `act_bits`, learned scale (MixQ: a fixed step per bit width).
+    It runs right after the previous BatchNorm, ahead of the max pool: a max pool and a monotone
+    quantizer commute, and the pool then works on integers, as in MixQ's own hardware model.
+Layer pattern: [input quantizer] -> Conv(bias=False) -> BN -> [MaxPool2d(2)]. Both nets are
+hardware-friendly as they are (no faithful/hardware split).
+"""
+from brevitas.inject.enum import ScalingImplType
+from brevitas.quant import Int32Bias, Uint8ActPerTensorFloatMaxInit
+import brevitas.nn as qnn
+from torch import nn
+
+VGG_TINY_CHANNELS = (3, 64, 64, 128, 128, 256, 256)
+VGG_TINY_POOLS = (1, 3, 5)                              # convs followed by MaxPool2d(2)
+ULTRANET_CHANNELS = (3, 16, 32, 64, 64, 64, 64, 64, 64)
+ULTRANET_POOLS = (0, 1, 2, 3)
+ULTRANET_OUTPUTS = 36                                   # the YOLO head's input: 6 anchors x 6 values
+
+
+class ImageInputQuantizer(Uint8ActPerTensorFloatMaxInit):
+    """Unsigned image quantizer with a fixed scale: 2**-bits (1/256 at 8 bit) for [0, 1) pixels."""
+
+    max_val = 255 / 256
+    scaling_impl_type = ScalingImplType.CONST
+
+
+def conv3x3_stack(channels, pools, weight_bits, act_bits):
+    """The image quantizer, then per conv i: QuantConv2d 3x3 pad 1 (w weight_bits[i]) -> BN ->
+    QuantReLU(act_bits[i + 1]) -> MaxPool2d(2) if i is in `pools`. act_bits[0] is the image input;
+    act_bits[i + 1] quantizes conv i's output, i.e. the next layer's input (MixQ's bita[i + 1])."""
+    n_conv = len(channels) - 1
+    if len(weight_bits) != n_conv or len(act_bits) != n_conv + 1:
+        raise ValueError(f"{n_conv} convs need {n_conv} weight bit widths and {n_conv + 1} activation bit "
+                         f"widths, got {len(weight_bits)} and {len(act_bits)}")
+    layers = [qnn.QuantIdentity(act_quant=ImageInputQuantizer, bit_width=act_bits[0],
+                                max_val=1 - 2.0 ** -act_bits[0])]
+    for i in range(n_conv):
+        layers += [
+            qnn.QuantConv2d(channels[i], channels[i + 1], 3, padding=1, weight_bit_width=weight_bits[i],
+                            bias=False),
+            nn.BatchNorm2d(channels[i + 1]),
+            # the last one feeds a layer with an integer bias, which needs the input scale
+            qnn.QuantReLU(bit_width=act_bits[i + 1], return_quant_tensor=i == n_conv - 1),
+        ]
+        if i in pools:
+            layers.append(nn.MaxPool2d(2))
+    return layers
+
+
+class VGGTiny(nn.Sequential):
+    """VGG_tiny_FixQ, CIFAR-10 3x32x32: six 3x3 convs 64, 64, pool, 128, 128, pool, 256, 256, pool,
+    Flatten 4096, Linear 4096->10 (bias, w8/a8). Defaults: bitw 4,4,4,4,4,4 and bita 8,4,4,4,4,4
+    (bita[0] is the image input); the README's searched example is bitw 8,2,2,2,2,2, bita 8,3,3,3,6,3."""
+
+    def __init__(self, weight_bits=(4, 4, 4, 4, 4, 4), act_bits=(8, 4, 4, 4, 4, 4), linear_bits=8,
+                 num_classes=10):
+        layers = conv3x3_stack(VGG_TINY_CHANNELS, VGG_TINY_POOLS, weight_bits, tuple(act_bits) + (linear_bits,))
+        layers += [
+            nn.Flatten(),
+            qnn.QuantLinear(VGG_TINY_CHANNELS[-1] * 4 * 4, num_classes, weight_bit_width=linear_bits, bias=True,
+                            bias_quant=Int32Bias, return_quant_tensor=True),
+        ]
+        super().__init__(*layers)
+
+
+class UltraNet(nn.Sequential):
+    """UltraNet_FixQ, DAC-SDC 3x160x320: 3x3 convs 16, pool, 32, pool, 64, pool, 64, pool, then
+    4 x 64 at 10x20, then a 1x1 conv 64->36 with bias giving the YOLO head's input (the YOLO decoding,
+    6 anchors of (20, 20), runs on the host). Defaults are the "BJTU" bits: bitw 4 x 9,
+    bita 8,4,4,4,4,4,4,4,4 (bita[0] is the image input, bita[8] the 1x1 conv's input); "iSmart" is
+    bitw 8,4,4,4,4,4,4,4,8."""
+
+    def __init__(self, weight_bits=(4,) * 9, act_bits=(8,) + (4,) * 8):
+        n_conv = len(ULTRANET_CHANNELS)                     # eight 3x3 convs and the 1x1
+        if len(weight_bits) != n_conv or len(act_bits) != n_conv:
+            raise ValueError(f"UltraNet has {n_conv} convs: give {n_conv} weight and {n_conv} activation bit "
+                             f"widths, got {len(weight_bits)} and {len(act_bits)}")
+        layers = conv3x3_stack(ULTRANET_CHANNELS, ULTRANET_POOLS, weight_bits[:-1], act_bits)
+        layers.append(qnn.QuantConv2d(ULTRANET_CHANNELS[-1], ULTRANET_OUTPUTS, 1, weight_bit_width=weight_bits[-1],
+                                      bias=True, bias_quant=Int32Bias, return_quant_tensor=True))
+        super().__init__(*layers)
