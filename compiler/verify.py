@@ -153,13 +153,15 @@ def judge(outputs, quantum):
     those evaluations; and they must always agree with each other exactly. The float graph stages are
     float32 evaluations with their own summation order: they are reported, not judged."""
     names = list(outputs)
+    family = next([n for n in f if n in outputs] for f in REFERENCE_FAMILIES if f[0] == names[0])
     values = {}
     for name in names:
         out = np.asarray(outputs[name], dtype=np.float64).reshape(len(outputs[name]), -1)
         is_labels = name != names[0] and out.shape[1] != values[names[0]].shape[1]
-        values[name] = out if is_labels else as_integers(name, out, quantum)
+        # a reported-only float32 graph's large sums may sit further from integers than the tolerance
+        judged = name in family or name in INTEGER_CHAIN
+        values[name] = out if is_labels else as_integers(name, out, quantum, check=judged)
     reference = values[names[0]]
-    family = next([n for n in f if n in values] for f in REFERENCE_FAMILIES if f[0] == names[0])
     boundary = set()
     for name in family[1:]:
         boundary |= differing_frames(in_form_of(values[name], reference), reference)
@@ -220,8 +222,11 @@ def explain_by_activations(streamlined, frame_nhwc, torch_activations):
     return {"explained": False, "detail": "every activation agrees; the difference arises after the last one"}
 
 
-def as_integers(name, values, quantum):
+def as_integers(name, values, quantum, check=True):
+    """`values` in units of `quantum`; with `check`, they must be integers up to float noise."""
     scaled = np.asarray(values, dtype=np.float64) / quantum
+    if not check:
+        return scaled
     error = np.abs(scaled - np.round(scaled))
     magnitude = np.abs(scaled).reshape(len(scaled), -1).max(axis=1).reshape(-1, *[1] * (scaled.ndim - 1))
     if (error > ABS_TOLERANCE + REL_TOLERANCE * magnitude).any():
