@@ -22,7 +22,6 @@ from compiler.estimate.report import write_summary
 from compiler.fileio import replace_dir, save_model, write_json
 from compiler.sources import load_source
 
-DEFAULT_TARGET_FPS = 1000
 DEFAULT_FRAMES = 16
 IMAGE_DATASETS = ("cifar10", "image")   # ModelSpec.dataset values whose frames are pixels in [0, 1)
 FOLDING_STRATEGIES = ("optimize", "setfolding")   # our optimizer, FINN's SetFolding
@@ -149,7 +148,7 @@ def _step_partition(build):
 
 def _folding_source(build):
     """What decides the folding: FOLDING, TARGET_FPS, the build's own (maybe edited) folding.json,
-    or the default target."""
+    or by default the fastest folding that fits the board."""
     config, existing = build.config, build.dir / "folding.json"
     if config.folding:
         return ("file", str(config.folding), _file_hash(config.folding))
@@ -162,7 +161,7 @@ def _folding_source(build):
         if previous.get("applied") == _file_hash(existing):
             return previous["source"]     # the folding.json this build wrote itself: same folding
         return ("file", str(existing), _file_hash(existing))
-    return ("target_fps", DEFAULT_TARGET_FPS, config.clock_mhz, config.folding_strategy, config.max_resources)
+    return ("target_fps", "max", config.clock_mhz, config.folding_strategy, config.max_resources)
 
 
 def _step_folding(build):
@@ -174,16 +173,24 @@ def _step_folding(build):
     else:
         # (sources recorded before folding strategies existed name neither strategy nor budget)
         fps, clock_mhz, strategy, limits = (*args, "optimize", None)[:4]
-        if not (build.config.target_fps or build.config.max_resources):
-            build.log.info(f"no FOLDING or TARGET_FPS given: folding automatically for {fps:g} fps")
+        if fps == "max":
+            build.log.info("folding for the fastest throughput within the resource budget"
+                           + ("" if build.config.target_fps else " (no FOLDING or TARGET_FPS given)"))
         if strategy == "setfolding":
             if fps == "max":
-                raise BuildError("FINN's SetFolding needs a numeric TARGET_FPS; the optimizer does TARGET_FPS=max")
+                raise BuildError("FINN's SetFolding needs a numeric TARGET_FPS; without one (or with TARGET_FPS=max) "
+                                 "use the optimizer (--folding-strategy optimize)")
             model = folding.auto_fold(model, fps, clock_mhz)
         else:
             budget = folding.resource_budget(build.config.board_info, limits)
-            model, chosen = folding.optimize(model, build.config.board_info.part, clock_mhz, budget,
-                                             None if fps == "max" else fps)
+            try:
+                model, chosen = folding.optimize(model, build.config.board_info.part, clock_mhz, budget,
+                                                 None if fps == "max" else fps)
+            except folding.FoldingError as error:
+                if limits:
+                    raise
+                raise folding.FoldingError(f"{error} (the budget is {folding.DEFAULT_LIMITS} of "
+                                           f"{build.config.board_info.name}; MAX_RESOURCES sets another)") from None
             if not chosen["met"]:
                 build.log.info(f"target {fps:g} fps is beyond this graph: its fastest legal folding reaches "
                                f"{chosen['fastest_fps']:.0f} fps")

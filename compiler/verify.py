@@ -7,10 +7,10 @@ localized to the first layer whose output stream differs from the HW-graph execu
 import copy
 
 import numpy as np
-from onnx import helper
 from qonnx.core.modelwrapper import ModelWrapper
-from qonnx.core.onnx_exec import execute_onnx
+from qonnx.core.onnx_exec import execute_node, execute_onnx
 from qonnx.custom_op.registry import getCustomOp
+from qonnx.util.basic import get_preferred_qonnx_opset
 
 
 # Float outputs divided by the quantum are integers up to float32 noise, which grows with the
@@ -54,35 +54,30 @@ def generic_ops(model):
                 node.op_type = node.op_type[: -len(suffix)]
                 if node.domain.endswith("." + suffix[1:]):
                     node.domain = node.domain[: -len(suffix)]
-    _reshape_flattened_inputs(model)
     return model
-
-
-def _reshape_flattened_inputs(model):
-    """FINN's RemoveCNVtoFCFlatten drops the Flatten between an N x 1 x 1 x C pool output and a dense
-    layer: the stream is the same, but a width converter placed there has a 4D input and a 2D output
-    shape, and its Python execution returns the 4D shape, which the next node rejects. Reshape such
-    converters' outputs in the executed copy."""
-    for node in list(model.graph.node):
-        if not node.op_type.startswith("StreamingDataWidthConverter"):
-            continue
-        inst = getCustomOp(node)
-        expected = list(inst.get_normal_output_shape(0))
-        if list(inst.get_normal_input_shape(0)) == expected:
-            continue
-        shape_name, executed = model.make_new_valueinfo_name(), model.make_new_valueinfo_name()
-        model.set_initializer(shape_name, np.asarray(expected, dtype=np.int64))
-        model.set_tensor_shape(executed, list(inst.get_normal_input_shape(0)))
-        model.set_tensor_datatype(executed, model.get_tensor_datatype(node.output[0]))
-        reshape = helper.make_node("Reshape", [executed, shape_name], [node.output[0]])
-        model.graph.node.insert(list(model.graph.node).index(node) + 1, reshape)
-        node.output[0] = executed
 
 
 def run_graph(model, frames):
     """Execute a graph frame by frame with qonnx; frames are shaped like the graph input without batch."""
     name_in, name_out = model.graph.input[0].name, model.graph.output[0].name
-    return np.stack([execute_onnx(model, {name_in: f[None].astype(np.float32)})[name_out][0] for f in frames])
+    return np.stack([execute(model, {name_in: f[None].astype(np.float32)})[name_out][0] for f in frames])
+
+
+def execute(model, inputs):
+    """qonnx's node-by-node execution (the full context), except that every output takes the shape the
+    graph declares for it. FINN's RemoveCNVtoFCFlatten leaves 4D and 2D shapes on the two sides of a
+    dropped Flatten (same stream); some layers' Python execution returns their input's shape there, and
+    a width converter's rejects any shape but its own."""
+    context = model.make_empty_exec_context()
+    context.update(inputs)
+    opsets = model.get_opset_imports()
+    for node in model.graph.node:
+        execute_node(node, context, model.graph, opsets.get(node.domain, get_preferred_qonnx_opset()))
+        for tensor in node.output:
+            shape = model.get_tensor_shape(tensor)
+            if shape is not None and context[tensor].size == np.prod(shape):
+                context[tensor] = context[tensor].reshape(shape)
+    return context
 
 
 def accelerator_inputs(parent, frames):
@@ -240,8 +235,7 @@ def localize_cppsim_mismatch(dataflow, sim, accel_in, frame):
     HW-graph execution."""
     x = accel_in[frame:frame + 1]
     graph_in = dataflow.graph.input[0].name
-    context = execute_onnx(generic_ops(dataflow), {graph_in: x.reshape(dataflow.get_tensor_shape(graph_in)).astype(
-        np.float32)}, return_full_exec_context=True)
+    context = execute(generic_ops(dataflow), {graph_in: x.reshape(dataflow.get_tensor_shape(graph_in)).astype(np.float32)})
     out, _, observed = sim.run(x.reshape(1, -1), dump=True)
     for index, stream in enumerate(sim.streams):
         if stream.tensor == graph_in:

@@ -6,7 +6,8 @@ import shutil
 import pytest
 
 from compiler.__main__ import main as cli
-from compiler.flow import STEPS, Build, BuildConfig, BuildError, run_build, run_verification
+from compiler.flow import STEPS, Build, BuildConfig, BuildError, load_graph, run_build, run_verification
+from compiler.folding import FoldingSpace, apply, extract, resource_budget
 from compiler.sources import load_source
 from compiler.sim import CppSim
 
@@ -69,6 +70,19 @@ def test_rebuild_skips_done_steps_and_honours_an_edited_folding(tiny_build):
     applied = json.loads((tiny_build / "folding.json").read_text())
     assert applied["MVAU_hls_0"]["PE"] == 1 and applied["MVAU_hls_0"]["SIMD"] == 1
     assert re.search(r"dfk::mvau<\d+, \d+, 1, 1,", (tiny_build / "hls" / "layers" / "MVAU_hls_0.cpp").read_text())
+
+
+def test_without_folding_or_target_the_fastest_folding_within_the_default_budget(tiny_build, tmp_path):
+    out = tmp_path / "default"
+    shutil.copytree(tiny_build, out)
+    (out / "folding.json").unlink()
+    config = BuildConfig(model="tiny", board="pynq-z2", out_dir=out, frames=8)
+    run_build(config, stop_after="folding")
+    space = FoldingSpace(load_graph(out, "specialize_layers"), config.board_info.part)
+    fastest = space.fastest_within(resource_budget(config.board_info))    # 80 %: see test_resource_budget
+    assert extract(load_graph(out, "folding")) == extract(apply(load_graph(out, "specialize_layers"), fastest.config))
+    assert "fastest throughput within the resource budget (no FOLDING or TARGET_FPS given)" in \
+        (out / "build.log").read_text()
 
 
 def test_illegal_folding_names_node_and_legal_values(tiny_build, tmp_path, capsys):

@@ -178,11 +178,16 @@ def test_label_select_breaks_ties_towards_lower_index(tmp_path, labels, pe, k, n
     ([1, 2, 1, 136], 8, 136, "INT8"),      # narrow -> wide, wider than 64 bits
     ([1, 225], 200, 72, "UINT8"),          # wide -> wide, neither divides the other
     ([1, 256], 512, 64, "INT4"),
+    ([1, 512], 64, 2048, "INT8"),          # wider than ap_uint's default limit of 1024 bits
 ])
 def test_data_width_converter(tmp_path, shape, in_width, out_width, dtype, naive):
     model = chain(layer("StreamingDataWidthConverter_hls", "dwc", inShape=shape, outShape=shape,
                         inWidth=in_width, outWidth=out_width, dataType=dtype))
     check(model, tmp_path, dtype, naive=naive)
+    # its buffer holds an input and an output word; Vitis HLS gets the same limit as cppsim
+    wide = [f"AP_INT_MAX_W={in_width + out_width}"] if in_width + out_width > 1024 else []
+    assert codegen.compile_defines(model) == wide
+    assert all(f"-D{d}" in (tmp_path / "hls" / "synth.tcl").read_text() for d in wide)
 
 
 @pytest.mark.parametrize("pe,shared", [(2, False), (4, True)])

@@ -4,7 +4,7 @@ import pytest
 from qonnx.custom_op.registry import getCustomOp
 
 from compiler import verify
-from hwgraphs import chain, swg
+from hwgraphs import chain, layer, mvau, swg
 
 Q = 0.5   # output quantum
 
@@ -71,3 +71,25 @@ def test_depthwise_window_stream_order():
     # one output pixel: kernel positions k0, k1 of channels c0..c3 -> [cf0: k0(c0 c1), k1(c0 c1)], [cf1: ...]
     tensor = np.array([[[[0, 1, 2, 3, 10, 11, 12, 13]]]])
     assert list(verify.to_stream_order(model, "t1", tensor)) == [0, 1, 10, 11, 2, 3, 12, 13]
+
+
+def test_hw_graph_runs_across_a_dropped_flatten():
+    """After FINN's RemoveCNVtoFCFlatten a global pool's 1x1 output stays 4D while the layers after it are
+    2D (bacalhau at full folding: pool -> thresholds -> width converter -> dense); the HW graph still runs."""
+    rng = np.random.default_rng(0)
+    thresholds = np.sort(rng.integers(0, 60, size=(6, 3)), axis=1).astype(np.float32)
+    model = chain(
+        layer("GlobalAccPool_hls", "gap", NumChannels=6, PE=6, inputDataType="UINT4", numInputVectors=[1, 5, 1]),
+        layer("Thresholding_hls", "act", [("t", thresholds, "UINT8")], NumChannels=6, PE=6, numSteps=3,
+              inputDataType="UINT8", weightDataType="UINT8", outputDataType="UINT2", numInputVectors=[1]),
+        layer("StreamingDataWidthConverter_hls", "dwc", inShape=[1, 6], outShape=[1, 6], inWidth=12, outWidth=4,
+              dataType="UINT2"),
+        mvau("fc", 6, 4, idt="UINT2", SIMD=2))
+    model.set_tensor_shape("t1", [1, 1, 1, 6])
+    model.set_tensor_shape("t2", [1, 6])
+    model.set_tensor_shape("t3", [1, 6])
+    frames = rng.integers(0, 16, size=(2, 1, 5, 1, 6)).astype(np.float32)
+    got = verify.run_graph(verify.generic_ops(model), frames)
+    sums = frames.sum(axis=(1, 2, 3))
+    levels = (sums[:, :, None] >= thresholds[None]).sum(axis=2)
+    np.testing.assert_array_equal(got, levels @ np.ones((6, 4)))

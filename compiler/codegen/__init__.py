@@ -13,6 +13,7 @@ from compiler.codegen.layers import CodegenError, describe  # noqa: F401
 
 KERNELS_DIR = Path(__file__).resolve().parents[2] / "kernels"
 TOP_NAME = "dataflow_top"
+AP_INT_DEFAULT_MAX_W = 1024
 _env = jinja2.Environment(loader=jinja2.PackageLoader("compiler.codegen", "templates"),
                           undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
@@ -79,6 +80,20 @@ def streams(model):
     return result
 
 
+def compile_defines(model):
+    """Preprocessor definitions the generated code needs, as NAME=VALUE: ap_uint is limited to 1024 bits
+    unless AP_INT_MAX_W says more (set only when needed: a higher limit slows compilation). The widest
+    word is a stream's, or a width converter's buffer (input plus output word)."""
+    widest = 0
+    for node in model.graph.node:
+        inst = getCustomOp(node)
+        ins = [inst.get_instream_width(i) for i in range(len(_stream_inputs(model, node)))]
+        outs = [inst.get_outstream_width(i) for i in range(len(node.output))]
+        buffer = ins[0] + outs[0] if node.op_type.startswith("StreamingDataWidthConverter") else 0
+        widest = max(widest, buffer, *ins, *outs)
+    return [f"AP_INT_MAX_W={widest}"] if widest > AP_INT_DEFAULT_MAX_W else []
+
+
 def _stream_inputs(model, node):
     """A node's streamed inputs (its other inputs are constant parameters)."""
     return [t for t in node.input if model.get_initializer(t) is None]
@@ -124,5 +139,6 @@ def _context(model):
               [(index[p.tensor], var[p.tensor]) for p in layer.ports if not p.is_input and var[p.tensor] != "out0"])
              for layer in layers]
     return dict(top=TOP_NAME, layers=layers, calls=calls, streams=stream_list, internal=internal,
+                defines=compile_defines(model),
                 input=next(s for s in stream_list if s.var == "in0"),
                 output=next(s for s in stream_list if s.var == "out0"))

@@ -7,8 +7,8 @@ folding that meets a throughput target with the least resources (or the fastest 
 """
 from compiler.folding.auto import auto_fold
 from compiler.folding.config import apply, extract, load, save, validate
-from compiler.folding.optimize import FoldingSpace, optimize, resource_budget
+from compiler.folding.optimize import DEFAULT_LIMITS, FoldingSpace, optimize, resource_budget
 from compiler.folding.rules import FIFO_ATTRS, FOLDING_ATTRS, FoldingError, legal_values
 
-__all__ = ["FIFO_ATTRS", "FOLDING_ATTRS", "FoldingError", "FoldingSpace", "apply", "auto_fold", "extract",
-           "legal_values", "load", "optimize", "resource_budget", "save", "validate"]
+__all__ = ["DEFAULT_LIMITS", "FIFO_ATTRS", "FOLDING_ATTRS", "FoldingError", "FoldingSpace", "apply", "auto_fold",
+           "extract", "legal_values", "load", "optimize", "resource_budget", "save", "validate"]

@@ -316,11 +316,17 @@ class FoldingSpace:
         return front
 
 
+# Without MAX_RESOURCES automatic folding leaves a fifth of the board to the DMA shell, the
+# interconnect and routing: the estimates cover the accelerator only, and a nearly full device
+# rarely meets timing.
+DEFAULT_LIMITS = "80%"
+
+
 def resource_budget(board, limits=None):
     """{LUT, BRAM36, URAM, DSP} -> how many automatic folding may use: the board's, narrowed by `limits`,
-    e.g. "LUT=50000,BRAM36=100", "LUT=70%" or "70%" (every resource)."""
+    e.g. "LUT=50000,BRAM36=100", "LUT=70%" or "70%" (every resource); DEFAULT_LIMITS without."""
     budget = {r: board.resources[r] for r in FIT_RESOURCES}
-    for item in (limits or "").replace(" ", "").split(","):
+    for item in (limits or DEFAULT_LIMITS).replace(" ", "").split(","):
         if not item:
             continue
         name, _, value = item.rpartition("=")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.codegen import generate_cppsim_main, streams
+from compiler.codegen import compile_defines, generate_cppsim_main, streams
 
 # The binary runs where it is built, so it may use every instruction this CPU has.
 CXXFLAGS = ["-std=c++17", "-O3", "-march=native", "-Wno-unknown-pragmas", "-Wno-unused-label"]
@@ -35,7 +35,8 @@ class CppSim:
         self.work_dir = Path(work_dir).resolve()
         self.binary = self.work_dir / "cppsim"
         self.log = log
-        self.defines = list(defines)    # e.g. DFK_NAIVE_CSIM: simulate the synthesizable loop nests
+        # the generated code's own, then e.g. DFK_NAIVE_CSIM: simulate the synthesizable loop nests
+        self.defines = [*compile_defines(model), *defines]
         self.streams = streams(model)
 
     def build(self):
