@@ -274,15 +274,10 @@ def _step_driver(build):
     """driver/: the PYNQ driver, with the graph's stream formats and host ops (no tools needed)."""
     from compiler import driver
 
-    shape = build.source.input_shape
-    dataset = None
-    if len(shape) == 2 and shape[0] == 2:       # RadioML frames, as verification_frames takes them
-        from models import radioml
-
-        dataset = build.config.data or radioml.ensure_synthetic()
     with replace_dir(build.dir / "driver") as tmp:
         driver.generate(tmp, build.graph("dataflow_partition", "_parent"), build.graph("minimize_bit_widths"),
-                        build.config.board_info, build.config.clock_mhz, shape, dataset, model=build.config.model)
+                        build.config.board_info, build.config.clock_mhz, build.source.input_shape,
+                        _radioml_input(build), model=build.config.model)
     build.log.info(f"generated the PYNQ driver in {build.dir / 'driver'} (try: python3 driver.py --platform sim "
                    "--exec_mode throughput_test --batchsize 100)")
 
@@ -329,19 +324,29 @@ GRAPH_STEPS = {"export", "to_finn", "to_nhwc", "streamline", "convert_to_hw", "d
 
 # ---------------------------------------------------------------------------------------- verification
 
+def _radioml_input(build):
+    """(RadioML file, host average pool) for a model that takes RadioML frames (synthetic unless DATA),
+    else None. The pool is the host's first step for models whose hardware part takes decimated frames."""
+    shape, spec = build.source.input_shape, build.source.spec
+    if not (len(shape) == 2 and shape[0] == 2):
+        return None
+    from models import radioml
+
+    return build.config.data or radioml.ensure_synthetic(), spec.extra.get("host_pool", 1) if spec else 1
+
+
 def verification_frames(build):
-    """Frames to verify on: the RadioML test split (synthetic unless DATA) for RadioML models, as the
-    host hands them to the model (e.g. Imperial's 2-sample average pool); uniform [0, 1) pixels for
-    image models; else seeded noise."""
+    """Frames to verify on: the RadioML test split for RadioML models, as the host hands them to the
+    model; uniform [0, 1) pixels for image models; else seeded noise."""
     shape, spec = build.source.input_shape, build.source.spec
     rng = np.random.default_rng(0)
-    if len(shape) == 2 and shape[0] == 2:
+    radioml_input = _radioml_input(build)
+    if radioml_input:
         from models import radioml
 
-        path = build.config.data or radioml.ensure_synthetic()
-        pool = 2 if spec and spec.extra.get("host_preprocess") == "avgpool2" else 1
+        path, pool = radioml_input
         x, _, _ = radioml.load(path, "test", limit=build.config.frames, length=shape[-1] * pool)
-        return x.reshape(*x.shape[:-1], shape[-1], pool).mean(axis=-1, dtype=np.float32)
+        return radioml.average_pool(x, pool)
     if spec and spec.dataset in IMAGE_DATASETS:
         return rng.random((build.config.frames, *shape), dtype=np.float32)
     return rng.standard_normal((build.config.frames, *shape)).astype(np.float32)

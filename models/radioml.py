@@ -76,6 +76,14 @@ def load(path, split="test", snr_min=None, limit=None, length=None, seed=0):
     return np.ascontiguousarray(x.transpose(0, 2, 1), dtype=np.float32), y.astype(np.int64), snr_all[idx]
 
 
+def average_pool(x, pool):
+    """Frames (N, 2, L) averaged over `pool` consecutive samples: (N, 2, L // pool). A host step of
+    models whose hardware part takes decimated frames (Imperial's); the driver does the same."""
+    if pool == 1:
+        return x
+    return x[..., : x.shape[-1] // pool * pool].reshape(*x.shape[:-1], -1, pool).mean(axis=-1, dtype=np.float32)
+
+
 def _checked_datasets(f, path):
     """X and Y datasets and the SNR column, after checking they follow the RadioML layout."""
     expected = "X (N, L, 2), Y (N, 24) one-hot, Z (N, 1) SNR, modulation-major then SNR -20..30 dB"

@@ -16,7 +16,7 @@ class ModelSpec:
     dataset: str = "radioml"    # its data: radioml (RadioML 2018.01A layout), cifar10 or image (3xHxW)
     train_snr_min: int = -20    # train only on frames with SNR >= this (dB), as the seed did
     # model-specific facts: weight_decay (training); for a model that is the FPGA part of another:
-    # host_preprocess (what the host does to a frame first) and full_model + submodule (the registry
+    # host_pool (the host averages this many consecutive samples first) and full_model + submodule (the registry
     # model to train, and its submodule holding these weights)
     extra: dict = field(default_factory=dict)
 
@@ -61,7 +61,7 @@ _SPECS = {s.name: s for s in [
     ModelSpec("imperial", _build("imperial", "ImperialConvBranch"), (2, 512),
               "Imperial_IPC1 conv branch (the FPGA part): 7 strided convs + Linear 256->128, w5a5 "
               "(last conv w4a4), 5-bit input = AvgPool1d(2) of the frame",
-              extra={"host_preprocess": "avgpool2", "full_model": "imperial-full", "submodule": "conv_branch"}),
+              extra={"host_pool": 2, "full_model": "imperial-full", "submodule": "conv_branch"}),
     ModelSpec("imperial-full", _build("imperial", "ImperialIPC"), (2, 1024),
               "Imperial_IPC1, both branches and the head, statistics on the host; re-quantized concat"),
     ModelSpec("imperial-faithful", _build("imperial", "ImperialIPC", hardware=False), (2, 1024),

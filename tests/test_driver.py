@@ -2,6 +2,7 @@
 validate on the sim platform (the build's cppsim) against PyTorch and the build's verification; the
 board platform against a stand-in for pynq."""
 import json
+import shutil
 import subprocess
 import sys
 import types
@@ -163,6 +164,24 @@ def test_validate_reports_accuracy_per_snr(tiny_build, frames, tmp_path):
     driver(tiny_build, "--exec_mode", "validate", "--inputfile", str(tmp_path / "x.npy"), "--labelfile",
            str(tmp_path / "y.npy"), "--snrfile", str(tmp_path / "snr.npy"), "--metricsfile", str(report_file))
     assert json.loads(report_file.read_text())["predictions"] == record["predictions"]
+
+
+def test_validate_applies_the_hosts_average_pool(tiny_build, tmp_path):
+    """A model whose hardware part takes decimated frames (Imperial's): validate averages sample pairs of
+    twice-as-long frames before the accelerator, as the build's verification does."""
+    pooled = tiny_build / "driver_pooled"       # beside driver/: the same relative path to the cppsim binary
+    shutil.copytree(tiny_build / "driver", pooled, dirs_exist_ok=True)
+    config = json.loads((pooled / "accel_config.json").read_text())
+    config["dataset"].update(average_pool=2, frame_length=2 * config["dataset"]["frame_length"])
+    (pooled / "accel_config.json").write_text(json.dumps(config))
+    report_file = tmp_path / "validation.json"
+    subprocess.run([sys.executable, "driver.py", "--platform", "sim", "--exec_mode", "validate", "--limit", "16",
+                    "--metricsfile", str(report_file)], cwd=pooled, check=True, capture_output=True)
+    x, _, _ = radioml.load(radioml.ensure_synthetic(), "test", limit=16, length=128)
+    halves = (x[..., 0::2] + x[..., 1::2]) / 2
+    accelerator = Accelerator("sim", batch_size=16, config_dir=pooled)
+    expected = accelerator.predictions(accelerator.infer(halves.astype(np.float32)))
+    assert json.loads(report_file.read_text())["predictions"] == expected.tolist()
 
 
 def test_clear_errors(tiny_build, tmp_path):

@@ -28,9 +28,9 @@ class DriverGenError(RuntimeError):
     pass
 
 
-def generate(out_dir, parent, dataflow, board, clock_mhz, model_input_shape, dataset=None, model=""):
-    """Write driver/ into out_dir. dataset: the RadioML file validation defaults to, if the model takes
-    RadioML frames."""
+def generate(out_dir, parent, dataflow, board, clock_mhz, model_input_shape, radioml_input=None, model=""):
+    """Write driver/ into out_dir. radioml_input: (the RadioML file validation defaults to, the host's
+    average pool), if the model takes RadioML frames."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     head, _, tail = split_parent(parent)
@@ -48,13 +48,14 @@ def generate(out_dir, parent, dataflow, board, clock_mhz, model_input_shape, dat
                  "graph_input_shape": parent.get_tensor_shape(parent.graph.input[0].name),
                  "head": host_ops(parent, head, "head", params), "tail": host_ops(parent, tail, "tail", params),
                  "outputs": "classes" if classes else "scores"},
-        "dataset": {"path": str(Path(dataset).resolve()), "frame_length": int(model_input_shape[-1])} if dataset else None,
+        "dataset": {"path": str(Path(radioml_input[0]).resolve()), "average_pool": radioml_input[1],
+                    "frame_length": int(model_input_shape[-1]) * radioml_input[1]} if radioml_input else None,
     }
     write_json(config, out_dir / "accel_config.json")
     np.savez(out_dir / "host_params.npz", **params)
     for name in RUNTIME_FILES:
         shutil.copy(RUNTIME_DIR / name, out_dir / name)
-    if dataset:
+    if radioml_input:
         shutil.copy(RADIOML, out_dir / "radioml.py")     # the official split, for validate on the board
     return config
 
