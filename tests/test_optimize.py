@@ -277,6 +277,18 @@ def test_registry_models_fold_legally_for_random_targets(registry_graph, speed):
 
 
 @pytest.mark.slow
+def test_registry_plans_are_the_folded_graphs_estimates(registry_graph):
+    """Width converters at forks and joins (residual adds, concats) included: the plan's resources are
+    what FINN's estimators say of the folded graph."""
+    name, model, board, space = registry_graph
+    for cycles in sorted({space.fastest_cycles, space.fastest_cycles * 8, max(space.budgets())}):
+        plan = space.cheapest(cycles)
+        est = estimate(with_converters(folding.apply(model, plan.config), board.part), board, board.clock_mhz)
+        assert {r: est["totals"][r] for r in ("LUT", "BRAM_18K", "DSP", "URAM")} == \
+            {r: plan.totals[r] for r in ("LUT", "BRAM_18K", "DSP", "URAM")}, f"{name} at {cycles} cycles"
+
+
+@pytest.mark.slow
 def test_registry_models_need_no_more_luts_than_set_folding(registry_graph):
     name, model, board, space = registry_graph
     clock = board.clock_mhz

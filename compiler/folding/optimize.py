@@ -7,7 +7,8 @@ T cycles gives the cheapest folding that meets T; sweeping T over the cycle coun
 traces the whole Pareto front of (throughput, LUT). One cost is not per layer: where a layer's output
 word differs from its consumer's input word the build inserts a width converter (FINN's InsertDWC),
 which costs LUTs. Along a row of layers that cost is included exactly, by dynamic programming over the
-word passed between neighbours; at forks and joins it is left out.
+word passed between neighbours; at forks and joins it is counted for the chosen folding (so budgets and
+estimates hold) but not optimized over.
 
 Cycles and resources are FINN's per-node models (get_exp_cycles, node_res_estimation), evaluated on a
 copy of each node with the candidate values set; the legal values come from rules.py. A depthwise
@@ -193,6 +194,24 @@ def _cheapest_row(choices, part):
     return options, luts
 
 
+def _boundaries(model, stages, rows):
+    """The streams between rows (into and out of forks and joins): (producer stage, node, output index,
+    consumer stage, node, input index) for each."""
+    stage_of = {name: i for i, stage in enumerate(stages) for name in stage.names}
+    row_of = {i: r for r, row in enumerate(rows) for i in row}
+    edges = []
+    for consumer in stage_of:
+        node = model.get_node_from_name(consumer)
+        for index, tensor in enumerate(node.input):
+            producer = model.find_producer(tensor)
+            if producer is None or producer.name not in stage_of:
+                continue
+            i, j = stage_of[producer.name], stage_of[consumer]
+            if row_of[i] != row_of[j]:
+                edges.append((i, producer.name, list(producer.output).index(tensor), j, consumer, index))
+    return edges
+
+
 def _rows(model, stages):
     """The stages grouped into rows: runs in which a stage's output feeds only the next stage, which
     reads no other stream. Width converters are priced within a row; at forks and joins they are not."""
@@ -275,6 +294,26 @@ class FoldingSpace:
                                    f"(legal values: {legal_values(getCustomOp(node))})")
             self.stages.append(Stage(names, options))
         self.rows = _rows(model, self.stages)
+        self.boundaries = _boundaries(model, self.stages, self.rows)
+        self._nodes, self._words = nodes, {}
+
+    def _word(self, name, attrs, index, output):
+        """(elements, bits) of a node's `index`th output (or input) word when folded as `attrs`."""
+        key = (name, tuple(attrs.items()), index, output)
+        if key not in self._words:
+            inst = _copy(self._nodes[name], attrs)
+            self._words[key] = (inst.get_folded_output_shape(index)[-1], inst.get_outstream_width(index)) if output \
+                else (inst.get_folded_input_shape(index)[-1], inst.get_instream_width(index))
+        return self._words[key]
+
+    def _boundary_luts(self, chosen):
+        """LUTs of the width converters between rows, for `chosen` (stage index -> option)."""
+        luts = 0
+        for i, producer, output, j, consumer, index in self.boundaries:
+            written = self._word(producer, chosen[i].attrs[producer], output, True)
+            read = self._word(consumer, chosen[j].attrs[consumer], index, False)
+            luts += converter_luts(written, read, self.part)
+        return luts
 
     @property
     def fastest_cycles(self):
@@ -283,14 +322,14 @@ class FoldingSpace:
 
     def cheapest(self, budget_cycles):
         """The cheapest plan with every stage at most `budget_cycles`, or None if one cannot make it."""
-        options, luts = [], 0
+        chosen, luts = {}, 0
         for row in self.rows:
             found = _cheapest_row([self.stages[i].choices(budget_cycles) for i in row], self.part)
             if found is None:
                 return None
-            options += found[0]
+            chosen.update(zip(row, found[0]))
             luts += found[1]
-        return Plan(options, luts)
+        return Plan([chosen[i] for i in sorted(chosen)], luts + self._boundary_luts(chosen))
 
     def budgets(self):
         """Every cycle budget where some stage's choice can change, fastest first."""
