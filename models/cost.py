@@ -15,7 +15,8 @@ input, whereas finn-base, which scored the challenge, made it float. Here a Conc
 quantized only if all its inputs come from quantizers with the same parameters (one scale, one bit
 width), else as FLOAT32: that reproduces the published costs and keeps the hardware variants'
 re-quantized Concats integer. Without a checkpoint the model is a seeded fresh initialization,
-calibrated so that its activation quantizers hold distinct scales (`calibrated`).
+calibrated so that its activation quantizers hold distinct scales (else every Concat would look
+quantized by one quantizer); the weights, so every dense figure, do not change.
 """
 import argparse
 import json
@@ -33,6 +34,8 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.inference_cost import inference_cost
 import torch
+
+from models.calibration import calibrate
 
 BASELINE_BOPS = 807_699_904          # VGG10 w8a8, the challenge's reference
 BASELINE_WEIGHT_BITS = 1_244_936
@@ -142,22 +145,10 @@ def model_cost(ref, checkpoint=None, input_shape=None):
         graph = source.export(checkpoint)
     else:
         torch.manual_seed(0)
-        graph = export_brevitas(calibrated(source.module(None), source.input_shape), source.input_shape)
+        graph = export_brevitas(calibrate(source.module(None), source.input_shape, batch_size=2, signed=True),
+                                source.input_shape)
     return {"model": ref, "checkpoint": str(checkpoint) if checkpoint else None,
             "input_shape": list(source.input_shape), **challenge_cost(graph)}
-
-
-def calibrated(module, input_shape, passes=2):
-    """`module` after a few training-mode passes on seeded random frames, in eval mode. The
-    activation quantizers of a fresh module all start with one scale, so that every Concat would
-    look quantized by one quantizer; these passes give each its own scale, as training does. The
-    weights do not change, nor does any dense figure."""
-    torch.manual_seed(0)
-    module.train()
-    with torch.no_grad():
-        for _ in range(passes):
-            module(torch.rand(2, *input_shape) * 2 - 1)
-    return module.eval()
 
 
 def _label(ref):

@@ -33,6 +33,7 @@ from torch import nn
 
 import models
 from models import radioml
+from models.calibration import calibrate
 
 EVAL_BATCH = 256
 LOG_EVERY = 100             # batches between progress lines inside an epoch
@@ -301,11 +302,8 @@ def weights_for_build(spec_or_name, out, data_path=None, log=print):
         log(f"{spec.name}: no {spec.dataset} data here; calibrating BatchNorm and quantizer statistics on "
             "random frames (untrained: predictions are meaningless, the hardware check is not)")
         torch.manual_seed(0)
-        model = spec.build().train()
-        with torch.no_grad():
-            for _ in range(CALIBRATION_BATCHES):
-                model(torch.rand(8, *spec.input_shape))
-        save_checkpoint(out, spec, model.eval(), {"calibrated_on": "uniform random frames"})
+        model = calibrate(spec.build(), spec.input_shape, CALIBRATION_BATCHES)
+        save_checkpoint(out, spec, model, {"calibrated_on": "uniform random frames"})
     else:
         train(spec, data_path, out=out, log=log)
 

@@ -2,10 +2,10 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import models
 from models import evaluate, radioml, train
+from tests.nets.common import untrained_tiny
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +14,7 @@ def evaluated(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("eval")
     data = radioml.synthesize(tmp / "synthetic.hdf5")
     spec = models.get("tiny")
-    train.save_checkpoint(tmp / "tiny.pt", spec, _initialized_tiny(), {})
+    train.save_checkpoint(tmp / "tiny.pt", spec, untrained_tiny(), {})
     evaluate.main(["--model", "tiny", "--ckpt", str(tmp / "tiny.pt"), "--data", str(data), "--out", str(tmp / "out")])
     return json.loads((tmp / "out" / "eval.json").read_text()), tmp / "out", data, tmp / "tiny.pt"
 
@@ -67,11 +67,3 @@ def test_missing_checkpoint_names_how_to_get_one(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"make train MODEL=tiny .*CKPT="):
         evaluate.evaluate_checkpoint("tiny", tmp_path / "missing.pt")
 
-
-def _initialized_tiny():
-    """An untrained tiny model after one forward pass in training mode: Brevitas initializes its learned
-    activation scales then, and a checkpoint without them does not load."""
-    torch.manual_seed(0)
-    model = models.get("tiny").build()
-    model(torch.randn(8, 2, 64))
-    return model

@@ -5,6 +5,7 @@ import torch
 
 import models
 from models import prune, radioml, train
+from tests.nets.common import untrained_tiny
 
 
 @pytest.fixture
@@ -17,14 +18,6 @@ def model():
 def synthetic(tmp_path_factory):
     return radioml.synthesize(tmp_path_factory.mktemp("data") / "synthetic.hdf5", frames_per_pair=8)
 
-
-def _initialized_tiny():
-    """An untrained tiny model after one forward pass in training mode: Brevitas initializes its learned
-    activation scales then, and a checkpoint without them does not load."""
-    torch.manual_seed(0)
-    model = models.get("tiny").build()
-    model(torch.randn(8, 2, 64))
-    return model
 
 
 def _weights(model, types=prune.PRUNABLE):
@@ -120,7 +113,7 @@ def test_distillation_against_itself_is_half_the_cross_entropy(model):
 
 def test_prune_checkpoint_writes_permanent_step_checkpoints(synthetic, tmp_path):
     spec = models.get("tiny")
-    train.save_checkpoint(tmp_path / "tiny.pt", spec, _initialized_tiny(), {})
+    train.save_checkpoint(tmp_path / "tiny.pt", spec, untrained_tiny(), {})
     recipe = replace(train.QUICK, batch_size=16, max_batches=2)
     lines = []
     history = prune.prune_checkpoint("tiny", "aaronnet", steps=2, checkpoint=tmp_path / "tiny.pt",

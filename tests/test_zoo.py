@@ -15,6 +15,7 @@ from compiler.frontend import export_brevitas
 from compiler.frontend.steps import SUPPORTED_QONNX_OPS
 from models import cost
 from models.bacalhau import BacalhauNet, SeparableBlock
+from models.calibration import calibrate
 from models.imperial import ImperialConvBranch, host_features
 from models.mixq import VGGTiny, UltraNet
 
@@ -33,7 +34,7 @@ HARDWARE_MODELS = ["vgg10", "vgg10-w4a4", "tiny", "bacalhau", "aaronnet32", "aar
 def _calibrated(name):
     """A fresh registry module whose activation quantizers hold distinct scales, as if trained."""
     spec = models.get(name)
-    return cost.calibrated(spec.build(), spec.input_shape)
+    return calibrate(spec.build(), spec.input_shape, batch_size=2, signed=True)
 
 
 @lru_cache(maxsize=None)
