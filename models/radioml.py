@@ -23,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SYNTHETIC = REPO_ROOT / "data" / "synthetic_radioml.hdf5"
 SYNTHETIC_VERSION = 1       # bump when synthesize() changes so ensure_synthetic() rewrites old files
 READ_BLOCK = 4096           # rows per HDF5 read window (32 MB of 1024-sample frames)
+CHUNK_FRAMES = 32768        # frames a FrameStream reads at once: 256 MB of 1024-sample float32 frames
 
 _GET_DATA = ("get GOLD_XYZ_OSC.0001_1024.hdf5 (RadioML 2018.01A) from https://www.deepsig.ai/datasets "
              "and pass its path, or omit DATA to train and test on synthetic data")
@@ -51,29 +52,62 @@ def split_indices(frames_per_pair, n_mods=len(CLASSES), n_snrs=len(SNRS)):
 # ---------------------------------------------------------------------------------------------
 
 def load(path, split="test", snr_min=None, limit=None, length=None, seed=0):
-    """Frames of one split as (X float32 (N, 2, L), y int64, snr int64), in file order.
+    """Frames of one split as (X float32 (N, 2, L), y int64, snr int64), in file order, at once
+    (FrameStream says which rows). Only the selected rows are read from the file."""
+    stream = FrameStream(path, split, snr_min, limit, length, seed)
+    with h5py.File(stream.path, "r") as f:
+        return stream.read(f, np.arange(len(stream)))
+
+
+class FrameStream:
+    """The frames of one split of a RadioML file, read a chunk at a time so that memory stays bounded
+    (the real train split is 18.8 GB as float32).
 
     The SNR filter is applied after the split so that the split stays the official one; `limit`
     then keeps a random subset (drawn with `seed`) so that short runs still see every class; `length`
-    keeps the first samples of each frame. Only the selected rows are read from the file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"RadioML file {path} not found: {_GET_DATA}")
-    with h5py.File(path, "r") as f:
-        xs, ys, snr_all = _checked_datasets(f, path)
-        idx = _split_rows(len(snr_all), split)
+    keeps the first samples of each frame."""
+
+    def __init__(self, path, split, snr_min=None, limit=None, length=None, seed=0, chunk_frames=CHUNK_FRAMES):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"RadioML file {self.path} not found: {_GET_DATA}")
+        with h5py.File(self.path, "r") as f:
+            xs, _, snr = _checked_datasets(f, self.path)
+            frame_length = xs.shape[1]
+        rows = _split_rows(len(snr), split)
         if snr_min is not None:
-            idx = idx[snr_all[idx] >= snr_min]
-        if limit is not None and limit < len(idx):
-            idx = np.sort(np.random.default_rng(seed).choice(idx, size=limit, replace=False))
-        frame_len = xs.shape[1]
-        length = frame_len if length is None else length
-        if not 0 < length <= frame_len:
-            raise ValueError(f"length {length} is outside 1..{frame_len}, the frame length of {path}")
-        x = _read_rows(xs, idx, slice(0, length))
-        y = _read_rows(ys, idx).argmax(axis=1)
-    return np.ascontiguousarray(x.transpose(0, 2, 1), dtype=np.float32), y.astype(np.int64), snr_all[idx]
+            rows = rows[snr[rows] >= snr_min]
+        if limit is not None and limit < len(rows):
+            rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
+        self.length = frame_length if length is None else length
+        if not 0 < self.length <= frame_length:
+            raise ValueError(f"length {self.length} is outside 1..{frame_length}, the frame length of {self.path}")
+        self.rows, self.snr = rows, snr[rows]
+        self.chunk_frames = chunk_frames
+
+    def __len__(self):
+        return len(self.rows)
+
+    def read(self, f, wanted):
+        """(x float32 (B, 2, L), y int64, snr int64) of the frames at positions `wanted` of the split, from
+        the open file `f`; rows are read in file order."""
+        ascending = np.sort(wanted)
+        rows = self.rows[ascending]
+        back = np.searchsorted(ascending, wanted)       # where each wanted frame is in the read
+        x = _read_rows(f["X"], rows, slice(0, self.length))[back]
+        y = _read_rows(f["Y"], rows).argmax(axis=1)[back].astype(np.int64)
+        return np.ascontiguousarray(x.transpose(0, 2, 1), dtype=np.float32), y, self.snr[wanted]
+
+    def batches(self, batch_size, order=None):
+        """Batches of read() over the frames at positions `order` of the split (default: file order).
+        Each HDF5 read covers whole batches."""
+        order = np.arange(len(self)) if order is None else np.asarray(order)
+        per_read = max(1, self.chunk_frames // batch_size) * batch_size
+        with h5py.File(self.path, "r") as f:
+            for start in range(0, len(order), per_read):
+                x, y, snr = self.read(f, order[start:start + per_read])
+                for b in range(0, len(x), batch_size):
+                    yield x[b:b + batch_size], y[b:b + batch_size], snr[b:b + batch_size]
 
 
 def average_pool(x, pool):

@@ -11,8 +11,8 @@ Two recipes; a run prints which one it uses:
 Both keep the weights of the best epoch, as BacalhauNet did. Like the seeds, which had no validation
 split, they pick it by test accuracy, so the reported accuracy is slightly optimistic.
 
-The train split is streamed from the HDF5 file a chunk at a time (FrameStream), because the real one
-is 18.8 GB as float32.
+The train split is streamed from the HDF5 file a chunk at a time (radioml.FrameStream), because the
+real one is 18.8 GB as float32.
 
     python -m models.train --model vgg10 [--data GOLD_XYZ_OSC.0001_1024.hdf5] [--recipe seed|quick] [--out PATH]
 """
@@ -25,7 +25,6 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 from brevitas.quant_tensor import QuantTensor
@@ -37,7 +36,6 @@ from models.calibration import calibrate
 
 EVAL_BATCH = 256
 LOG_EVERY = 100             # batches between progress lines inside an epoch
-READ_FRAMES = 32768         # frames per HDF5 read: 256 MB of 1024-sample float32 frames
 
 
 @dataclass(frozen=True)
@@ -64,50 +62,6 @@ RECIPES = {r.name: r for r in (SEED, QUICK)}
 # ---------------------------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------------------------
-
-class FrameStream:
-    """The frames of one split of a RadioML file, read a chunk at a time so that memory stays bounded.
-    Selects the same rows as radioml.load with the same arguments (it uses radioml's row helpers)."""
-
-    def __init__(self, path, split, snr_min=None, limit=None, length=None, seed=0, chunk_frames=READ_FRAMES):
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"RadioML file {self.path} not found: {radioml._GET_DATA}")
-        with h5py.File(self.path, "r") as f:
-            xs, _, snr = radioml._checked_datasets(f, self.path)
-            frame_length = xs.shape[1]
-        rows = radioml._split_rows(len(snr), split)
-        if snr_min is not None:
-            rows = rows[snr[rows] >= snr_min]
-        if limit is not None and limit < len(rows):
-            rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
-        self.length = frame_length if length is None else length
-        if not 0 < self.length <= frame_length:
-            raise ValueError(f"length {self.length} is outside 1..{frame_length}, the frame length of {self.path}")
-        self.rows, self.snr = rows, snr[rows]
-        self.chunk_frames = chunk_frames
-
-    def __len__(self):
-        return len(self.rows)
-
-    def batches(self, batch_size, order=None):
-        """(x float32 (B, 2, L), y int64, snr int64) batches of the frames at positions `order` of the
-        split (default: file order). Each HDF5 read covers whole batches and reads its rows in file order."""
-        order = np.arange(len(self)) if order is None else np.asarray(order)
-        per_read = max(1, self.chunk_frames // batch_size) * batch_size
-        with h5py.File(self.path, "r") as f:
-            for start in range(0, len(order), per_read):
-                wanted = order[start:start + per_read]
-                ascending = np.sort(wanted)
-                rows = self.rows[ascending]
-                back = np.searchsorted(ascending, wanted)       # where each wanted frame is in the read
-                x = radioml._read_rows(f["X"], rows, slice(0, self.length))[back]
-                x = np.ascontiguousarray(x.transpose(0, 2, 1), dtype=np.float32)
-                y = radioml._read_rows(f["Y"], rows).argmax(axis=1)[back].astype(np.int64)
-                snr = self.snr[wanted]
-                for b in range(0, len(wanted), batch_size):
-                    yield x[b:b + batch_size], y[b:b + batch_size], snr[b:b + batch_size]
-
 
 def untrainable_reason(spec):
     """Why training, pruning and evaluation here cannot take `spec` (they need a classifier of whole
@@ -149,7 +103,7 @@ def predict(model, x):
 
 def evaluate(model, data_path, length):
     """Accuracy of `model` on the whole test split (all SNRs) of a RadioML file; see accuracy_report."""
-    stream = FrameStream(data_path, "test", length=length)
+    stream = radioml.FrameStream(data_path, "test", length=length)
     labels, predictions = [], []
     for x, y, _ in stream.batches(EVAL_BATCH):
         labels.append(y)
@@ -193,7 +147,7 @@ def cross_entropy(scores, labels, frames):
 
 def fit(model, stream, test_path, recipe, weight_decay=0.0, loss_fn=cross_entropy, seed=0, log=print,
         on_best=None):
-    """Train `model` in place for recipe.epochs over `stream` (a FrameStream of the train split),
+    """Train `model` in place for recipe.epochs over `stream` (a radioml.FrameStream of the train split),
     evaluating on the test split of `test_path` after every epoch. The model ends with the weights of
     its best epoch; on_best(metrics) is called at each new best (to write a checkpoint). Returns the
     best epoch's evaluation with "epoch" and the per-epoch "history"."""
@@ -257,11 +211,11 @@ def train(spec_or_name, data_path=None, recipe=QUICK, seed=0, log=print, out=Non
     torch.manual_seed(seed)
     path = Path(data_path) if data_path else radioml.ensure_synthetic()
     limit = recipe.max_batches * recipe.batch_size if recipe.max_batches else None
-    stream = FrameStream(path, "train", snr_min=spec.train_snr_min, limit=limit, length=spec.input_shape[-1],
+    stream = radioml.FrameStream(path, "train", snr_min=spec.train_snr_min, limit=limit, length=spec.input_shape[-1],
                          seed=seed)
     weight_decay = spec.extra.get("weight_decay", 0.0)
     log(f"{spec.name}: recipe '{recipe.name}' ({recipe.describe()}, weight decay {weight_decay}) on "
-        f"{len(stream)} train frames of {path} (SNR >= {spec.train_snr_min} dB), read {READ_FRAMES} at a time")
+        f"{len(stream)} train frames of {path} (SNR >= {spec.train_snr_min} dB), read {radioml.CHUNK_FRAMES} at a time")
     model = spec.build()
     info = {"recipe": asdict(recipe), "weight_decay": weight_decay, "train_frames": len(stream),
             "data": str(path), "seed": seed}

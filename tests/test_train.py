@@ -122,7 +122,7 @@ def test_fpga_parts_of_a_model_are_refused_with_the_full_model_named():
 @pytest.mark.parametrize("snr_min, limit", [(None, None), (-6, 100)])
 def test_stream_reads_the_frames_of_the_in_memory_loader(synthetic, snr_min, limit):
     x, y, snr = radioml.load(synthetic, "train", snr_min=snr_min, limit=limit, length=64, seed=3)
-    stream = train.FrameStream(synthetic, "train", snr_min=snr_min, limit=limit, length=64, seed=3, chunk_frames=40)
+    stream = radioml.FrameStream(synthetic, "train", snr_min=snr_min, limit=limit, length=64, seed=3, chunk_frames=40)
     assert len(stream) == len(y)
     order = np.random.default_rng(0).permutation(len(stream))
     for batches, expected in [(stream.batches(16), slice(None)), (stream.batches(16, order), order)]:
@@ -133,6 +133,6 @@ def test_stream_reads_the_frames_of_the_in_memory_loader(synthetic, snr_min, lim
 
 
 def test_stream_applies_the_snr_filter_of_training(synthetic):
-    stream = train.FrameStream(synthetic, "train", snr_min=-6)
+    stream = radioml.FrameStream(synthetic, "train", snr_min=-6)
     assert stream.snr.min() == -6 and stream.length == 1024
     assert len(stream) == 24 * 19 * 14          # 19 SNRs from -6 dB; 14 of 16 frames per pair are train
