@@ -43,8 +43,9 @@ build: $(STAMP)
 bitstream: build
 	$(PY) -m compiler.board bitstream --model "$(MODEL)" --board "$(BOARD)" --out "$(OUT)"
 
+# --durations: the slowest tests listed, where the suite's time goes
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 # The seeds' recipe on real data (DATA=), a short CPU run on synthetic data; RECIPE= overrides.
 train: $(STAMP)

@@ -181,7 +181,7 @@ def prune_checkpoint(model_name, schedule_name, steps=None, checkpoint=None, dat
     model = train.load_checkpoint(checkpoint, spec)
     limit = recipe.max_batches * recipe.batch_size if recipe.max_batches else None
     stream = radioml.FrameStream(path, "train", snr_min=spec.train_snr_min, limit=limit,
-                               length=spec.input_shape[-1], seed=seed)
+                                 length=spec.input_shape[-1], seed=seed)
     # The seed left its teacher in train mode (batch statistics); eval mode gives it fixed outputs.
     teacher = copy.deepcopy(model).eval().requires_grad_(False) if schedule.distill else None
     loss_fn = distillation_loss(teacher) if schedule.distill else train.cross_entropy

@@ -16,8 +16,8 @@ class ModelSpec:
     dataset: str = "radioml"    # its data: radioml (RadioML 2018.01A layout), cifar10 or image (3xHxW)
     train_snr_min: int = -20    # train only on frames with SNR >= this (dB), as the seed did
     # model-specific facts: weight_decay (training); for a model that is the FPGA part of another:
-    # host_pool (the host averages this many consecutive samples first) and full_model + submodule (the registry
-    # model to train, and its submodule holding these weights)
+    # host_pool (the host averages this many consecutive samples first) and full_model + submodule
+    # (the registry model to train, and its submodule holding these weights)
     extra: dict = field(default_factory=dict)
 
 

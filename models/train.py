@@ -211,8 +211,8 @@ def train(spec_or_name, data_path=None, recipe=QUICK, seed=0, log=print, out=Non
     torch.manual_seed(seed)
     path = Path(data_path) if data_path else radioml.ensure_synthetic()
     limit = recipe.max_batches * recipe.batch_size if recipe.max_batches else None
-    stream = radioml.FrameStream(path, "train", snr_min=spec.train_snr_min, limit=limit, length=spec.input_shape[-1],
-                         seed=seed)
+    stream = radioml.FrameStream(path, "train", snr_min=spec.train_snr_min, limit=limit,
+                                 length=spec.input_shape[-1], seed=seed)
     weight_decay = spec.extra.get("weight_decay", 0.0)
     log(f"{spec.name}: recipe '{recipe.name}' ({recipe.describe()}, weight decay {weight_decay}) on "
         f"{len(stream)} train frames of {path} (SNR >= {spec.train_snr_min} dB), read {radioml.CHUNK_FRAMES} at a time")

@@ -208,3 +208,22 @@ def test_ensure_synthetic_writes_once(tmp_path):
     assert radioml.load(path, limit=3)[0].shape == (3, 2, 1024)
     repo_root = Path(radioml.__file__).resolve().parent.parent
     assert radioml.DEFAULT_SYNTHETIC == repo_root / "data" / "synthetic_radioml.hdf5"
+
+
+@pytest.mark.parametrize("snr_min, limit", [(None, None), (-6, 100)])
+def test_stream_reads_the_frames_of_the_in_memory_loader(synthetic, snr_min, limit):
+    x, y, snr = radioml.load(synthetic, "train", snr_min=snr_min, limit=limit, length=64, seed=3)
+    stream = radioml.FrameStream(synthetic, "train", snr_min=snr_min, limit=limit, length=64, seed=3, chunk_frames=40)
+    assert len(stream) == len(y)
+    order = np.random.default_rng(0).permutation(len(stream))
+    for batches, expected in [(stream.batches(16), slice(None)), (stream.batches(16, order), order)]:
+        xs, ys, snrs = map(np.concatenate, zip(*batches))
+        np.testing.assert_array_equal(xs, x[expected])
+        np.testing.assert_array_equal(ys, y[expected])
+        np.testing.assert_array_equal(snrs, snr[expected])
+
+
+def test_stream_applies_the_snr_filter_of_training(synthetic):
+    stream = radioml.FrameStream(synthetic, "train", snr_min=-6)
+    assert stream.snr.min() == -6 and stream.length == 1024
+    assert len(stream) == 24 * 19 * 14          # 19 SNRs from -6 dB; 14 of 16 frames per pair are train

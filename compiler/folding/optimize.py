@@ -214,7 +214,8 @@ def _boundaries(model, stages, rows):
 
 def _rows(model, stages):
     """The stages grouped into rows: runs in which a stage's output feeds only the next stage, which
-    reads no other stream. Width converters are priced within a row; at forks and joins they are not."""
+    reads no other stream. Width converters are optimized within a row; between rows (at forks and
+    joins) they are only counted (_boundaries)."""
     stage_of = {name: i for i, stage in enumerate(stages) for name in stage.names}
     after = {}
     for i, stage in enumerate(stages):

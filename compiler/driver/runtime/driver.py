@@ -58,7 +58,8 @@ def load_validation_set(args, config):
         raise DriverError(f"validate on RadioML data needs h5py (pip install h5py): {error}") from None
 
     x, y, snr = radioml.load(path, "test", limit=args.limit, length=dataset["frame_length"])
-    return radioml.average_pool(x, dataset["average_pool"]), y, snr, f"{path} (test split{f', {args.limit} frames' if args.limit else ''})"
+    x = radioml.average_pool(x, dataset["average_pool"])      # the host's first step, as the build verified
+    return x, y, snr, f"{path} (test split{f', {args.limit} frames' if args.limit else ''})"
 
 
 def validate(accelerator, args):
