@@ -58,7 +58,8 @@ def main(argv=None):
     build.add_argument("--target-fps", type=_target_fps,
                        help="fold automatically for this fps, or 'max': the fastest that fits the resource budget")
     build.add_argument("--max-resources", type=_empty_to_none,
-                       help="automatic folding's budget, e.g. LUT=50000,BRAM36=100 or 70%% (default: the board's)")
+                       help="automatic folding's budget, e.g. LUT=50000,BRAM36=100 or 70%% (default: 80%% of the "
+                            "board's)")
     build.add_argument("--folding-strategy", default="optimize",
                        help="automatic folding: optimize (least resources; default) or setfolding (FINN's SetFolding)")
     build.add_argument("--data", type=_empty_to_none, help="RadioML 2018.01A HDF5 (default: synthetic data)")
