@@ -108,3 +108,36 @@ def tiny_cnn():
         layer("GlobalAccPool_hls", "gap", NumChannels=4, PE=1, inputDataType="INT16", numInputVectors=[1, 14, 1]),
         layer("LabelSelect_hls", "top1", Labels=4, PE=1, K=1, inputDataType="INT32", numInputVectors=[1, 1, 1]),
     )
+
+
+def residual_block(channels=4, vectors=16):
+    """A fork and a join as in BacalhauNet: DuplicateStreams -> (pointwise MVAU | Thresholding) ->
+    ElementwiseAdd, UINT4 streams of `vectors` x `channels`."""
+    vecs, steps = [1, vectors, 1], np.tile(np.arange(15), (channels, 1))
+    shape = [1, vectors, 1, channels]
+
+    def node(op_type, name, inputs, outputs, **attrs):
+        return helper.make_node(op_type, inputs, outputs, domain=_domain(op_type), backend="fpgadataflow",
+                                name=name, **attrs)
+
+    nodes = [
+        node("DuplicateStreams_hls", "fork", ["x"], ["a", "b"], NumChannels=channels, NumOutputStreams=2, PE=1,
+             inputDataType="UINT4", numInputVectors=vecs),
+        node("MVAU_hls", "conv", ["a", "conv_w", "conv_t"], ["c"], MW=channels, MH=channels, PE=1, SIMD=1,
+             inputDataType="UINT4", weightDataType="INT4", outputDataType="UINT4", noActivation=0,
+             mem_mode="internal_decoupled", numInputVectors=vecs),
+        node("Thresholding_hls", "skip", ["b", "skip_t"], ["d"], NumChannels=channels, PE=1, numSteps=15,
+             inputDataType="UINT4", weightDataType="UINT5", outputDataType="UINT4", numInputVectors=vecs),
+        node("ElementwiseAdd_hls", "join", ["c", "d"], ["y"], lhs_dtype="UINT4", rhs_dtype="UINT4",
+             out_dtype="UINT5", lhs_shape=shape, rhs_shape=shape, out_shape=shape),
+    ]
+    graph = helper.make_graph(nodes, "residual", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="test"))
+    for name in "abcd":
+        model.set_tensor_shape(name, shape)
+    for name, value, dtype in [("conv_w", np.ones((channels, channels)), "INT4"), ("conv_t", steps, "INT16"),
+                               ("skip_t", steps, "UINT5")]:
+        model.set_initializer(name, value.astype(np.float32))
+        model.set_tensor_datatype(name, DataType[dtype])
+    return model

@@ -13,7 +13,7 @@ from compiler import folding
 from compiler.estimate import estimate
 from compiler.folding import FoldingError, FoldingSpace, optimize, resource_budget
 from compiler.folding.optimize import FOLD_ATTRS, converter_luts, kernel_supports
-from hwgraphs import chain, layer, mvau, swg, tiny_cnn
+from hwgraphs import chain, layer, mvau, residual_block, swg, tiny_cnn
 from models import registry
 
 BOARD = boards.get("pynq-z2")
@@ -87,6 +87,32 @@ def test_plan_estimates_are_the_folded_graphs(conv_space, budget_cycles):
     assert est["max_cycles"] == plan.cycles <= budget_cycles
     assert {r: est["totals"][r] for r in ("LUT", "BRAM_18K", "DSP", "URAM")} == \
         {r: plan.totals[r] for r in ("LUT", "BRAM_18K", "DSP", "URAM")}
+
+
+@pytest.fixture(scope="module")
+def residual_space():
+    return FoldingSpace(residual_block(channels=8), PART)
+
+
+@pytest.mark.parametrize("budget_cycles", [16, 32, 64, 128, 256, 512, 1024])
+def test_cheapest_plan_at_a_fork_and_join_is_the_brute_force_minimum(residual_space, budget_cycles):
+    """Each branch wants its own folding, the converters out of the fork and into the join want them
+    alike: every combination of the stages' options, converters priced, and none is cheaper."""
+    space = residual_space
+    best = None
+    for options in itertools.product(*(stage.options for stage in space.stages)):
+        if max(o.cycles for o in options) <= budget_cycles:
+            lut = sum(o.resources["LUT"] for o in options) + sum(
+                space._converter(edge, options[edge.source], options[edge.target]) for edge in space.boundaries)
+            best = lut if best is None else min(best, lut)
+    assert space.cheapest(budget_cycles).totals["LUT"] == best
+
+
+@pytest.mark.parametrize("budget_cycles", [1024, 128, 16])
+def test_plan_estimates_at_a_fork_and_join_are_the_folded_graphs(residual_space, budget_cycles):
+    plan = residual_space.cheapest(budget_cycles)
+    est = estimate(with_converters(folding.apply(residual_block(channels=8), plan.config)), BOARD, CLOCK_MHZ)
+    assert est["max_cycles"] == plan.cycles and est["totals"]["LUT"] == plan.totals["LUT"]
 
 
 def test_front_is_pareto_and_ends_at_the_fastest_folding():

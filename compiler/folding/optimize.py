@@ -7,8 +7,9 @@ T cycles gives the cheapest folding that meets T; sweeping T over the cycle coun
 traces the whole Pareto front of (throughput, LUT). One cost is not per layer: where a layer's output
 word differs from its consumer's input word the build inserts a width converter (FINN's InsertDWC),
 which costs LUTs. Along a row of layers that cost is included exactly, by dynamic programming over the
-word passed between neighbours; at forks and joins it is counted for the chosen folding (so budgets and
-estimates hold) but not optimized over.
+word passed between neighbours. Rows meet at forks and joins (residual adds, concats): there each row
+is folded again with the converters to its neighbours priced, one row at a time, until none gets
+cheaper; a local optimum (the brute-force one on a residual block, tests/test_optimize.py).
 
 Cycles and resources are FINN's per-node models (get_exp_cycles, node_res_estimation), evaluated on a
 copy of each node with the candidate values set; the legal values come from rules.py. A depthwise
@@ -19,6 +20,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 from itertools import product
+from typing import NamedTuple
 
 from onnx import NodeProto, helper
 from qonnx.custom_op.registry import getCustomOp
@@ -28,6 +30,8 @@ from compiler.folding.auto import NO_WEIGHT_STREAM_CAP, frame_cycles
 from compiler.folding.config import apply
 from compiler.folding.rules import FoldingError, base_op, coupled, hw_nodes, legal_values
 
+# At most this many passes of re-folding the rows at forks and joins; a pass that changes nothing ends it.
+MAX_SWEEPS = 8
 # What the optimizer chooses; every other attribute (ram_style, mem_mode, resType, ...) stays as set.
 FOLD_ATTRS = ("PE", "SIMD", "parallel_window")
 # The cost: LUT first, then the others (FINN's units) break ties. In FINN's models more PE/SIMD all but
@@ -168,11 +172,13 @@ class Stage:
         return found
 
 
-def _cheapest_row(choices, part):
-    """(options, converter LUTs) of the cheapest folding of a row of stages, given each stage's
-    candidates, or None: dynamic programming over the word passed from one stage to the next."""
+def _cheapest_row(choices, part, outside=None):
+    """(options, converter LUTs within the row, summed key) of the cheapest folding of a row of stages,
+    given each stage's candidates, or None: dynamic programming over the word passed from one stage to
+    the next. outside(k, option): LUTs of the converters between the row's k-th stage and stages of
+    other rows (whose folding is fixed), counted in the key."""
     best = {None: ((0,) * (len(COST) + 1), [], 0)}    # output word -> (summed key, options, LUTs)
-    for candidates in choices:
+    for k, candidates in enumerate(choices):
         arrivals = {}    # input word -> the cheapest way to deliver it, converter included
         for read in {option.words[0] for option in candidates}:
             for written, (total, options, luts) in best.items():
@@ -184,19 +190,31 @@ def _cheapest_row(choices, part):
         for option in candidates:
             total, options, luts = arrivals[option.words[0]]
             total = tuple(a + b for a, b in zip(total, option.key()))
+            if outside:
+                total = (total[0] + outside(k, option), *total[1:])
             out = option.words[1]
             if out not in reached or total < reached[out][0]:
                 reached[out] = (total, options + [option], luts)
         if not reached:
             return None
         best = reached
-    _, options, luts = min(best.values(), key=lambda found: found[0])
-    return options, luts
+    total, options, luts = min(best.values(), key=lambda found: found[0])
+    return options, luts, total
+
+
+class Edge(NamedTuple):
+    """A stream from output `output` of node `producer` (of stage `source`) to input `index` of node
+    `consumer` (of stage `target`)."""
+    source: int
+    producer: str
+    output: int
+    target: int
+    consumer: str
+    index: int
 
 
 def _boundaries(model, stages, rows):
-    """The streams between rows (into and out of forks and joins): (producer stage, node, output index,
-    consumer stage, node, input index) for each."""
+    """The streams between rows (out of forks, into joins), as Edges."""
     stage_of = {name: i for i, stage in enumerate(stages) for name in stage.names}
     row_of = {i: r for r, row in enumerate(rows) for i in row}
     edges = []
@@ -208,14 +226,13 @@ def _boundaries(model, stages, rows):
                 continue
             i, j = stage_of[producer.name], stage_of[consumer]
             if row_of[i] != row_of[j]:
-                edges.append((i, producer.name, list(producer.output).index(tensor), j, consumer, index))
+                edges.append(Edge(i, producer.name, list(producer.output).index(tensor), j, consumer, index))
     return edges
 
 
 def _rows(model, stages):
     """The stages grouped into rows: runs in which a stage's output feeds only the next stage, which
-    reads no other stream. Width converters are optimized within a row; between rows (at forks and
-    joins) they are only counted (_boundaries)."""
+    reads no other stream."""
     stage_of = {name: i for i, stage in enumerate(stages) for name in stage.names}
     after = {}
     for i, stage in enumerate(stages):
@@ -307,13 +324,23 @@ class FoldingSpace:
                 else (inst.get_folded_input_shape(index)[-1], inst.get_instream_width(index))
         return self._words[key]
 
+    def _converter(self, edge, source_option, target_option):
+        """LUTs of the width converter on `edge` with its two stages folded as given."""
+        written = self._word(edge.producer, source_option.attrs[edge.producer], edge.output, True)
+        read = self._word(edge.consumer, target_option.attrs[edge.consumer], edge.index, False)
+        return converter_luts(written, read, self.part)
+
     def _boundary_luts(self, chosen):
         """LUTs of the width converters between rows, for `chosen` (stage index -> option)."""
-        luts = 0
-        for i, producer, output, j, consumer, index in self.boundaries:
-            written = self._word(producer, chosen[i].attrs[producer], output, True)
-            read = self._word(consumer, chosen[j].attrs[consumer], index, False)
-            luts += converter_luts(written, read, self.part)
+        return sum(self._converter(edge, chosen[edge.source], chosen[edge.target]) for edge in self.boundaries)
+
+    def _outside(self, row, chosen):
+        """outside() of _cheapest_row for `row`: its stages' converters to other rows, folded as `chosen`."""
+        def luts(k, option):
+            stage = row[k]
+            return sum(self._converter(edge, option if edge.source == stage else chosen[edge.source],
+                                       option if edge.target == stage else chosen[edge.target])
+                       for edge in self.boundaries if stage in (edge.source, edge.target))
         return luts
 
     @property
@@ -323,14 +350,31 @@ class FoldingSpace:
 
     def cheapest(self, budget_cycles):
         """The cheapest plan with every stage at most `budget_cycles`, or None if one cannot make it."""
-        chosen, luts = {}, 0
-        for row in self.rows:
-            found = _cheapest_row([self.stages[i].choices(budget_cycles) for i in row], self.part)
+        candidates = [stage.choices(budget_cycles) for stage in self.stages]
+        chosen, luts = {}, {}    # stage index -> option; row -> converter LUTs within it
+        for r, row in enumerate(self.rows):
+            found = _cheapest_row([candidates[i] for i in row], self.part)
             if found is None:
                 return None
             chosen.update(zip(row, found[0]))
-            luts += found[1]
-        return Plan([chosen[i] for i in sorted(chosen)], luts + self._boundary_luts(chosen))
+            luts[r] = found[1]
+        # Forks and joins: re-fold one row at a time, converters to its fixed neighbours priced, while
+        # that lowers the cost. Each step is exact for its row and never raises the total.
+        joined = [r for r, row in enumerate(self.rows)
+                  if any(edge.source in row or edge.target in row for edge in self.boundaries)]
+        for _ in range(MAX_SWEEPS):
+            improved = False
+            for r in joined:
+                row, outside = self.rows[r], self._outside(self.rows[r], chosen)
+                _, _, now = _cheapest_row([[chosen[i]] for i in row], self.part, outside)
+                options, row_luts, total = _cheapest_row([candidates[i] for i in row], self.part, outside)
+                if total < now:
+                    chosen.update(zip(row, options))
+                    luts[r] = row_luts
+                    improved = True
+            if not improved:
+                break
+        return Plan([chosen[i] for i in sorted(chosen)], sum(luts.values()) + self._boundary_luts(chosen))
 
     def budgets(self):
         """Every cycle budget where some stage's choice can change, fastest first."""
