@@ -313,6 +313,8 @@ class FoldingSpace:
             self.stages.append(Stage(names, options))
         self.rows = _rows(model, self.stages)
         self.boundaries = _boundaries(model, self.stages, self.rows)
+        self._edges_at = {i: [e for e in self.boundaries if i in (e.source, e.target)] for i in range(len(self.stages))}
+        self._joined = [r for r, row in enumerate(self.rows) if any(self._edges_at[i] for i in row)]
         self._nodes, self._words = nodes, {}
 
     def _word(self, name, attrs, index, output):
@@ -340,7 +342,7 @@ class FoldingSpace:
             stage = row[k]
             return sum(self._converter(edge, option if edge.source == stage else chosen[edge.source],
                                        option if edge.target == stage else chosen[edge.target])
-                       for edge in self.boundaries if stage in (edge.source, edge.target))
+                       for edge in self._edges_at[stage])
         return luts
 
     @property
@@ -360,11 +362,9 @@ class FoldingSpace:
             luts[r] = found[1]
         # Forks and joins: re-fold one row at a time, converters to its fixed neighbours priced, while
         # that lowers the cost. Each step is exact for its row and never raises the total.
-        joined = [r for r, row in enumerate(self.rows)
-                  if any(edge.source in row or edge.target in row for edge in self.boundaries)]
         for _ in range(MAX_SWEEPS):
             improved = False
-            for r in joined:
+            for r in self._joined:
                 row, outside = self.rows[r], self._outside(self.rows[r], chosen)
                 _, _, now = _cheapest_row([[chosen[i]] for i in row], self.part, outside)
                 options, row_luts, total = _cheapest_row([candidates[i] for i in row], self.part, outside)
