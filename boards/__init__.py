@@ -1,4 +1,4 @@
-"""Target boards: one JSON file per board in this folder (part, PS type, clock, AXI width, resources,
+"""Target boards: one JSON file per board in this folder (part, PS type, clock and its limit, AXI width, resources,
 and what the Vivado block design needs: the PS slave port the DMA uses and where the board files come from).
 
 `name` is FINN's board name (the key of finn.util.basic.pynq_part_map), so it can be handed to FINN
@@ -21,6 +21,7 @@ class Board:
     board_part: str | None      # Vivado board part; None where the board has no board files
     ps: str                     # one of PS_TYPES
     clock_mhz: float            # default PL clock for builds
+    max_clock_mhz: float        # the highest PL clock a build may ask for (the PS's fabric clock limit)
     axi_width: int              # native width (bits) of the PS-PL AXI HP port the DMA uses
     resources: dict = field(hash=False)   # RESOURCES -> count available on the part
     hp_port: str                # PS high-performance slave port (HP_PORTS) the DMA reaches DDR through
@@ -31,6 +32,9 @@ class Board:
             raise ValueError(f"board {self.name}: ps must be one of {', '.join(PS_TYPES)}, got {self.ps!r}")
         if self.hp_port not in HP_PORTS:
             raise ValueError(f"board {self.name}: hp_port must be one of {', '.join(HP_PORTS)}, got {self.hp_port!r}")
+        if not 0 < self.clock_mhz <= self.max_clock_mhz:
+            raise ValueError(f"board {self.name}: clock_mhz must be > 0 and at most max_clock_mhz "
+                             f"({self.max_clock_mhz}), got {self.clock_mhz}")
         if sorted(self.resources) != sorted(RESOURCES):
             raise ValueError(f"board {self.name}: resources must have exactly {', '.join(RESOURCES)}, "
                              f"got {', '.join(self.resources)}")
