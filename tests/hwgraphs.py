@@ -141,3 +141,110 @@ def residual_block(channels=4, vectors=16):
         model.set_initializer(name, value.astype(np.float32))
         model.set_tensor_datatype(name, DataType[dtype])
     return model
+
+
+def vvau(name, rng, dim, k, channels, pe, simd, idt, wdt, odt=None):
+    """A lone VVAU (depthwise conv of Kernel k over Dim pixels) with random weights and, with an output
+    type odt, random thresholds to it (ActVal its minimum, -1 for BIPOLAR); odt None: the accumulator out."""
+    kernel = k[0] * k[1]
+    weights = (2 * rng.integers(0, 2, size=(channels, 1, *k)) - 1 if wdt == "BIPOLAR" else
+               rng.integers(DataType[wdt].min(), DataType[wdt].max() + 1, size=(channels, 1, *k)))
+    params = [("w", weights.astype(np.float32), wdt)]
+    attrs = dict(PE=pe, SIMD=simd, Dim=dim, Channels=channels, Kernel=k, inputDataType=idt, weightDataType=wdt)
+    if idt == wdt == "BIPOLAR":
+        low, high, acc = 0, kernel, "UINT16"          # the number of agreeing positions
+    else:
+        def magnitude(dt):
+            return 1 if dt == "BIPOLAR" else max(-DataType[dt].min(), DataType[dt].max())
+        high = kernel * magnitude(idt) * magnitude(wdt)
+        low, acc = -high, "INT24"
+    if odt is None:
+        attrs.update(outputDataType=acc, accDataType=acc, noActivation=1)
+    else:
+        steps = 1 if odt == "BIPOLAR" else DataType[odt].get_num_possible_values() - 1
+        thresholds = np.sort(rng.integers(low, high + 1, size=(channels, steps)), axis=1)
+        params.append(("t", thresholds.astype(np.float32), "INT16"))
+        attrs.update(outputDataType=odt, accDataType=acc, noActivation=0,
+                     ActVal=-1 if odt == "BIPOLAR" else int(DataType[odt].min()))
+    return layer("VVAU_hls", name, params, **attrs)
+
+
+def fork_join(shape, input_dtype, branch_dtypes, join_op, seed=0, pe=1, fifo_depth=32, **join_attrs):
+    """x -> DuplicateStreams (PE pe, one output per branch) -> branch i: a Thresholding (PE pe, random
+    thresholds) to branch_dtypes[i], or straight on for None -> join_op of the branches -> y. Inner
+    tensors are `shape`; the join's input FIFOs hold fifo_depth words, enough for the branches' skew.
+    (Nodes are named duplicate, act<i>, combine: fork and join are SystemVerilog keywords.)"""
+    vecs, channels = list(shape[:-1]), shape[-1]
+    rng = np.random.default_rng(seed)
+
+    def node(op_type, name, inputs, outputs, **attrs):
+        return helper.make_node(op_type, inputs, outputs, domain=_domain(op_type), backend="fpgadataflow",
+                                name=name, **attrs)
+
+    forks = [f"a{i}" for i in range(len(branch_dtypes))]
+    nodes = [node("DuplicateStreams_hls", "duplicate", ["x"], forks, NumChannels=channels, NumOutputStreams=len(forks),
+                  PE=pe, inputDataType=input_dtype, numInputVectors=vecs)]
+    joined, thresholds = [], {}
+    low, high = DataType[input_dtype].min(), DataType[input_dtype].max()
+    for i, dtype in enumerate(branch_dtypes):
+        if dtype is None:
+            joined.append(forks[i])
+            continue
+        steps = DataType[dtype].get_num_possible_values() - 1
+        thresholds[f"act{i}_t"] = np.sort(rng.integers(low, high + 1, size=(channels, steps)), axis=1)
+        nodes.append(node("Thresholding_hls", f"act{i}", [forks[i], f"act{i}_t"], [f"b{i}"], NumChannels=channels,
+                          PE=pe, numSteps=steps, inputDataType=input_dtype, weightDataType="INT16",
+                          outputDataType=dtype, ActVal=int(DataType[dtype].min()), numInputVectors=vecs))
+        joined.append(f"b{i}")
+    join = node(join_op, "combine", joined, ["y"], inFIFODepths=[fifo_depth] * len(joined), **join_attrs)
+    out_shape = list(getCustomOp(join).get_normal_output_shape())
+    graph = helper.make_graph(nodes + [join], "fork_join",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+                              value_info=[helper.make_tensor_value_info(t, TensorProto.FLOAT, shape)
+                                          for t in dict.fromkeys(forks + joined)])
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="test"))
+    for name, values in thresholds.items():
+        model.set_initializer(name, values.astype(np.float32))
+        model.set_tensor_datatype(name, DataType["INT16"])
+    return model
+
+
+def skewed_fork(size=8, channels=2, seed=0):
+    """x -> DuplicateStreams -> (3x3 conv: padding, window, MVAU | straight on) -> ElementwiseAdd -> y,
+    UINT4 NHWC size x size x channels. The conv branch reads about a row of pixels before its first
+    output, so the straight branch's FIFO must hold that many words, or the join starves it of room
+    while the conv waits for input: a deadlock with FIFOs of 2."""
+    rng = np.random.default_rng(seed)
+    shape, padded = [1, size, size, channels], [1, size + 2, size + 2, channels]
+
+    def node(op_type, name, inputs, outputs, **attrs):
+        return helper.make_node(op_type, inputs, outputs, domain=_domain(op_type), backend="fpgadataflow",
+                                name=name, **attrs)
+
+    nodes = [
+        node("DuplicateStreams_hls", "duplicate", ["x"], ["a", "b"], NumChannels=channels, NumOutputStreams=2, PE=1,
+             inputDataType="UINT4", numInputVectors=[1, size, size]),
+        node("FMPadding_rtl", "pad", ["a"], ["p"], ImgDim=[size, size], Padding=[1, 1, 1, 1], NumChannels=channels,
+             SIMD=1, inputDataType="UINT4", numInputVectors=1),
+        node("ConvolutionInputGenerator_rtl", "window", ["p"], ["w"], IFMDim=[size + 2, size + 2],
+             OFMDim=[size, size], ConvKernelDim=[3, 3], Stride=[1, 1], Dilation=[1, 1], IFMChannels=channels,
+             SIMD=1, depthwise=0, inputDataType="UINT4", outputDataType="UINT4"),
+        node("MVAU_hls", "conv", ["w", "conv_w", "conv_t"], ["c"], MW=9 * channels, MH=channels, PE=1, SIMD=1,
+             inputDataType="UINT4", weightDataType="INT4", outputDataType="UINT4", noActivation=0,
+             mem_mode="internal_decoupled", numInputVectors=[1, size, size]),
+        node("ElementwiseAdd_hls", "add", ["c", "b"], ["y"], lhs_dtype="UINT4", rhs_dtype="UINT4", out_dtype="UINT5",
+             lhs_shape=shape, rhs_shape=shape, out_shape=shape),
+    ]
+    graph = helper.make_graph(nodes, "skewed_fork", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="test"))
+    for name, tensor_shape in [("a", shape), ("b", shape), ("p", padded), ("c", shape),
+                               ("w", [1, size, size, 9 * channels])]:
+        model.set_tensor_shape(name, tensor_shape)
+    thresholds = np.sort(rng.integers(-60, 60, size=(channels, 15)), axis=1)
+    for name, value, dtype in [("conv_w", rng.integers(-8, 8, size=(9 * channels, channels)), "INT4"),
+                               ("conv_t", thresholds, "INT16")]:
+        model.set_initializer(name, value.astype(np.float32))
+        model.set_tensor_datatype(name, DataType[dtype])
+    return model

@@ -1,11 +1,12 @@
-"""From HLS code to a board, without Xilinx tools: the generated Vitis HLS and Vivado scripts run under
-tclsh against recording stubs (tests/tcl/), for every board; the accelerator IP's AXI wrapper and test
-bench run under g++; `make bitstream` says what is missing instead of pretending."""
+"""From HLS code or RTL to a board, without Xilinx tools: the generated Vitis HLS and Vivado scripts of
+both backends run under tclsh against recording stubs (tests/tcl/), for every board; the accelerator IP's
+AXI wrapper and test bench run under g++; `make bitstream` says what is missing instead of pretending."""
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ import pytest
 import boards
 from compiler import board as board_project
 from compiler import codegen
-from compiler.codegen import Stream
+from compiler.codegen import CodegenError, Stream
 from compiler.driver.runtime.accelerator import StreamFormat
-from compiler.flow import BuildConfig, load_graph, run_build
+from compiler.buildfolder import load_graph
+from compiler.flow import BuildConfig, run_build
 from compiler.sim.cppsim import ap_types_include_dir
 
 pytestmark = pytest.mark.slow
@@ -41,10 +43,28 @@ def tiny_build(tmp_path_factory):
     return tiny_build_dir(tmp_path_factory)
 
 
-def run_stubbed(command, record, board_parts=ALL_BOARD_PARTS, check=True, cwd=None):
-    """Run a command with the stub vitis_hls/vivado first on PATH, recording into `record`."""
-    env = dict(os.environ, PATH=f"{STUBS / 'bin'}:{os.environ['PATH']}", TCL_STUB_RECORD=str(record),
+def path_without_xilinx_tools():
+    return ":".join(p for p in os.environ["PATH"].split(":")
+                    if not any((Path(p) / tool).exists() for tool in ("vivado", "vitis_hls")))
+
+
+def vivado_only(tmp_path):
+    """A folder with the stub vivado and no vitis_hls, for PATH."""
+    folder = tmp_path / "vivado-only"
+    folder.mkdir()
+    (folder / "vivado").write_text(f'#!/bin/sh\nexec "{STUBS / "bin" / "vivado"}" "$@"\n')
+    (folder / "vivado").chmod(0o755)
+    return folder
+
+
+def run_stubbed(command, record, board_parts=ALL_BOARD_PARTS, check=True, cwd=None, stubs=STUBS / "bin",
+                backend=None):
+    """Run a command with the stub vitis_hls/vivado (those in `stubs`, and no real ones) on PATH,
+    recording into `record`; with `backend`, BACKEND set to it."""
+    env = dict(os.environ, PATH=f"{stubs}:{path_without_xilinx_tools()}", TCL_STUB_RECORD=str(record),
                TCL_STUB_BOARD_PARTS=board_parts)
+    if backend:
+        env["BACKEND"] = backend
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd)
     if check and result.returncode:
         raise AssertionError(f"{command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -57,12 +77,16 @@ def read_record(path):
 
 def design_of(calls):
     """The block design and runs the recorded Vivado calls describe."""
-    design = {"cells": {}, "properties": {}, "intf_nets": set(), "nets": {}, "addresses": [], "commands": []}
+    design = {"cells": {}, "properties": {}, "files": {}, "intf_nets": set(), "nets": {}, "addresses": [],
+              "commands": []}
     for call in calls:
         if call["tool"] != "vivado":
             continue
         if call.get("event") == "property":
             design["properties"].setdefault(call["object"], {})[call["name"]] = call["value"]
+            continue
+        if call.get("event") == "file":
+            design["files"][call["path"]] = call["fileset"]
             continue
         cmd, args, options = call.get("cmd"), call.get("args"), call.get("options")
         if cmd is None:
@@ -71,7 +95,7 @@ def design_of(calls):
         if cmd == "create_project":
             design["part"] = options["-part"]
         elif cmd == "create_bd_cell":
-            design["cells"][args[0]] = options["-vlnv"]
+            design["cells"][args[0]] = options.get("-vlnv") or f"module:{options['-reference']}"
         elif cmd == "connect_bd_intf_net":
             design["intf_nets"].add(frozenset(args))
         elif cmd == "connect_bd_net":
@@ -83,10 +107,12 @@ def design_of(calls):
 
 
 def generate_for_board(tiny_build, name, out):
-    """The tiny model's hls/, vivado/ and an empty driver/ for board `name` in `out`."""
+    """The tiny model's hls/, vivado/, rtl/ (the build's: it does not depend on the board) and an empty
+    driver/ for board `name` in `out`."""
     board = boards.get(name)
     model = load_graph(tiny_build, "minimize_bit_widths")
     codegen.generate(model, out / "hls", board, board.clock_mhz)
+    shutil.copytree(tiny_build / "rtl", out / "rtl")
     vectors = ((tiny_build / "hls" / "tb" / "input.bin").read_bytes(), (tiny_build / "hls" / "tb" / "expected.bin").read_bytes())
     board_project.generate(out, model, board, board.clock_mhz, vectors)
     (out / "driver").mkdir()
@@ -95,13 +121,30 @@ def generate_for_board(tiny_build, name, out):
 
 def test_build_writes_the_board_project_and_says_the_bitstream_needs_vivado(tiny_build):
     for name in ["hls/synth.tcl", "hls/axi_top.cpp", "hls/axi_top.hpp", "hls/tb.cpp", "hls/tb/input.bin",
-                 "hls/tb/expected.bin", "vivado/project.tcl", "vivado/build.sh"]:
+                 "hls/tb/expected.bin", "vivado/project.tcl", "vivado/project_rtl.tcl", "vivado/accel_axi_ref.v",
+                 "vivado/build.sh"]:
         assert (tiny_build / name).exists(), name
     assert os.access(tiny_build / "vivado" / "build.sh", os.X_OK)
     log = (tiny_build / "build.log").read_text()
     assert "bitstream not built: it needs Vitis HLS and Vivado" in log
     assert f"bash {tiny_build}/vivado/build.sh" in log
+    assert f"with Vivado alone, from the RTL that rtlsim simulated: BACKEND=rtl bash {tiny_build}/vivado/build.sh" in log
     assert not list(tiny_build.glob("**/*.bit"))
+
+
+def test_a_small_build_is_synthesized_by_yosys_layer_by_layer(tiny_build):
+    """SYNTH=auto synthesizes this folding (a few thousand estimated LUT): every layer and FIFO of
+    rtl/, totals against the board, in summary.md with the warning that these are Yosys' counts."""
+    import json
+
+    record = json.loads((tiny_build / "report" / "synth.json").read_text())
+    est = json.loads((tiny_build / "report" / "estimates.json").read_text())
+    assert record["complete"] and record["fits_board"]
+    assert [layer["name"] for layer in record["layers"]] == [layer["name"] for layer in est["layers"]]
+    assert len(record["fifos"]) == len(est["fifos"]) and record["totals"]["LUT"] > 0
+    assert record["totals"]["FF"] == sum(e["counts"]["FF"] for e in record["layers"] + record["fifos"])
+    summary = (tiny_build / "report" / "summary.md").read_text()
+    assert "## Synthesized with Yosys" in summary and "not a Vivado utilization report" in summary
 
 
 def test_hls_script_checks_synthesizes_and_exports_the_axi_top(tiny_build, tmp_path):
@@ -141,26 +184,15 @@ PS = {
 }
 
 
-@pytest.mark.parametrize("name", boards.names())
-def test_block_design_per_board(tiny_build, tmp_path, name):
-    """build.sh with stub tools: Vitis HLS then Vivado, the whole design recorded and checked."""
-    out = tmp_path / "build"
-    board = generate_for_board(tiny_build, name, out)
-    record = tmp_path / "record.jsonl"
-    result = run_stubbed(["bash", str(out / "vivado" / "build.sh")], record)
-    assert "done:" in result.stdout
-    calls = read_record(record)
-    assert [c["tool"] for c in calls if c.get("event") == "end"] == ["vitis_hls", "vivado"]
-    hls = {c["cmd"]: c for c in calls if c["tool"] == "vitis_hls" and "cmd" in c}
-    assert hls["set_part"]["args"] == [board.part]
-    assert float(hls["create_clock"]["options"]["-period"]) == pytest.approx(1000 / board.clock_mhz, abs=1e-3)
-
+def check_block_design(calls, board, accelerator, accelerator_segment):
+    """The block design and runs the recorded calls describe, as both backends must make them: only the
+    accelerator cell (its VLNV or module reference) and the name of its register segment differ."""
     design = design_of(calls)
     ps_ip, clock, reset, master, master_clock, slave, slave_clock, base, clock_key, hp_key, hp_width_key = PS[board.ps]
     assert design["part"] == board.part
     assert design["properties"]["accel_project"]["board_part"] == board.board_part
     assert design["cells"] == {"ps": f"xilinx.com:ip:{ps_ip}", "reset": "xilinx.com:ip:proc_sys_reset",
-                               "dma": "xilinx.com:ip:axi_dma", "accel": "dataflow_accel:hls:dataflow_top_axi:1.0",
+                               "dma": "xilinx.com:ip:axi_dma", "accel": accelerator,
                                "control_ic": "xilinx.com:ip:smartconnect", "memory_ic": "xilinx.com:ip:smartconnect"}
     ps = design["properties"]["/ps"]
     assert float(ps[f"CONFIG.{clock_key}"]) == board.clock_mhz
@@ -183,13 +215,97 @@ def test_block_design_per_board(tiny_build, tmp_path, name):
         "ps_reset": {f"/ps/{reset}", "/reset/ext_reset_in"},
         "reset": {"/reset/peripheral_aresetn", "/control_ic/aresetn", "/memory_ic/aresetn", "/dma/axi_resetn",
                   "/accel/ap_rst_n"}}
-    assert design["addresses"] == [("/ps/Data", f"0x{base:08X}", "64K", ("/accel/s_axi_control/Reg",)),
-                                   ("/ps/Data", f"0x{base + 0x10000:08X}", "64K", ("/dma/S_AXI_LITE/Reg",)),
-                                   (None, None, None, ())]
+    assert design["addresses"] == [
+        ("/ps/Data", f"0x{base:08X}", "64K", (f"/accel/s_axi_control/{accelerator_segment}",)),
+        ("/ps/Data", f"0x{base + 0x10000:08X}", "64K", ("/dma/S_AXI_LITE/Reg",)), (None, None, None, ())]
     commands = design["commands"]
     assert commands.index("assign_bd_address") < commands.index("validate_bd_design") < commands.index("launch_runs")
     assert [c["args"][0] for c in calls if c.get("cmd") == "launch_runs"] == ["synth_1", "impl_1"]
+    return design
+
+
+@pytest.mark.parametrize("name", boards.names())
+def test_block_design_per_board(tiny_build, tmp_path, name):
+    """build.sh with stub tools: Vitis HLS then Vivado, the whole design recorded and checked."""
+    out = tmp_path / "build"
+    board = generate_for_board(tiny_build, name, out)
+    record = tmp_path / "record.jsonl"
+    result = run_stubbed(["bash", str(out / "vivado" / "build.sh")], record)
+    assert "done (hls backend):" in result.stdout
+    calls = read_record(record)
+    assert [c["tool"] for c in calls if c.get("event") == "end"] == ["vitis_hls", "vivado"]
+    hls = {c["cmd"]: c for c in calls if c["tool"] == "vitis_hls" and "cmd" in c}
+    assert hls["set_part"]["args"] == [board.part]
+    assert float(hls["create_clock"]["options"]["-period"]) == pytest.approx(1000 / board.clock_mhz, abs=1e-3)
+    check_block_design(calls, board, "dataflow_accel:hls:dataflow_top_axi:1.0", "Reg")
     assert (out / "driver" / "accel.bit").exists() and (out / "driver" / "accel.hwh").exists()
+
+
+@pytest.mark.parametrize("name", boards.names())
+def test_rtl_block_design_per_board(tiny_build, tmp_path, name):
+    """BACKEND=rtl build.sh with only the stub vivado on PATH: the same block design around the RTL the
+    build simulated, every source of rtl/sources.f and every ROM file in the project, the accelerator a
+    module reference with the interfaces and register segment the HLS IP has."""
+    out = tmp_path / "build"
+    board = generate_for_board(tiny_build, name, out)
+    record = tmp_path / "record.jsonl"
+    result = run_stubbed(["bash", str(out / "vivado" / "build.sh")], record, stubs=vivado_only(tmp_path),
+                         backend="rtl")
+    assert "done (rtl backend):" in result.stdout
+    calls = read_record(record)
+    assert [c["tool"] for c in calls if c.get("event") == "end"] == ["vivado"]
+    design = check_block_design(calls, board, "module:accel_axi_ref", "reg0")
+
+    rtl = out / "rtl"
+    sources = [str(rtl / name) for name in (rtl / "sources.f").read_text().split()]
+    assert f"{rtl}/accel_axi.sv" in sources and f"{rtl}/accel_top.sv" in sources
+    named_memories = {m for path in rtl.glob("*.sv") for m in re.findall(r'INIT_FILE\("([^"]+)"\)', path.read_text())}
+    assert named_memories and named_memories == {path.name for path in rtl.glob("*.mem")}
+    memories = [str(rtl / name) for name in sorted(named_memories)]
+    wrapper = str(out / "vivado" / "accel_project" / "accel_project.gen" / "sources_1" / "bd" / "accel_bd" / "hdl"
+                  / "accel_bd_wrapper.v")
+    assert design["files"] == {path: "sources_1" for path in [*sources, str(out / "vivado" / "accel_axi_ref.v"),
+                                                              *memories, wrapper]}
+    assert all(design["properties"][path]["FILE_TYPE"] == "Memory Initialization Files" for path in memories)
+    commands = design["commands"]
+    assert commands.index("update_compile_order") < commands.index("create_bd_design")
+    assert (out / "driver" / "accel.bit").exists() and (out / "driver" / "accel.hwh").exists()
+
+
+def test_rtl_project_fails_when_synthesis_cannot_read_a_rom(tiny_build, tmp_path):
+    """Vivado only warns when $readmemh finds no file (the ROM stays zeros): project_rtl.tcl fails instead."""
+    out = tmp_path / "build"
+    generate_for_board(tiny_build, "zcu104", out)
+    lost = sorted((out / "rtl").glob("*.mem"))[0]
+    lost.unlink()
+    result = run_stubbed(["vivado", "-mode", "batch", "-source", str(out / "vivado" / "project_rtl.tcl")],
+                         tmp_path / "r.jsonl", check=False)
+    assert result.returncode and "synthesis could not read ROM contents" in result.stderr
+    assert f"'{lost.name}'" in result.stderr
+    assert not (out / "vivado" / "output").exists()
+
+
+def test_rtl_reference_is_accel_axi_in_verilog(tiny_build):
+    """accel_axi_ref.v is plain Verilog (Verilator as Verilog-2005) over accel_axi with every one of its
+    ports, same direction and width, each with an interface attribute; the whole IP elaborates under it."""
+    from compiler.sim.rtlsim import verilator_root
+
+    def ports(text, kind):
+        return re.findall(rf"^\s*(input|output)\s+{kind}\s+(?:\[(\d+):0\]\s*)?(\w+)", text, re.MULTILINE)
+
+    reference = (tiny_build / "vivado" / "accel_axi_ref.v").read_text()
+    assert ports(reference, "wire") == ports((tiny_build / "rtl" / "accel_axi.sv").read_text(), "logic")
+    assert reference.count("X_INTERFACE_INFO") == len(ports(reference, "wire"))
+    rtl = tiny_build / "rtl"
+    sources = [str(rtl / name) for name in (rtl / "sources.f").read_text().split()]
+    root = verilator_root()
+    # -Wall, for widths and unconnected ports; SYMRSVDWORD: `interrupt` is a C++ word, Verilator's concern only.
+    result = subprocess.run([str(root / "bin" / "verilator"), "--lint-only", "-Wall", "-Wno-fatal", "-Wno-SYMRSVDWORD",
+                             "+1364-2005ext+v", "--top-module", "accel_axi_ref", *sources,
+                             str(tiny_build / "vivado" / "accel_axi_ref.v")],
+                            capture_output=True, text=True, env=dict(os.environ, VERILATOR_ROOT=str(root)))
+    assert result.returncode == 0, result.stderr
+    assert "accel_axi_ref.v" not in result.stderr, result.stderr
 
 
 def test_accelerator_ports_in_the_design_are_the_axi_tops_arguments(tiny_build):
@@ -237,6 +353,70 @@ def test_stubs_reject_what_vivado_would(tmp_path, line, message):
     result = subprocess.run(["tclsh", str(STUBS / "stub.tcl"), "vivado", str(script)], capture_output=True, text=True,
                             cwd=tmp_path, env=dict(os.environ, TCL_STUB_RECORD=str(tmp_path / "r.jsonl")))
     assert result.returncode and message in result.stderr
+
+
+def verilog_top(name, clock_parameter):
+    """A Verilog module with an AXI-stream slave s on clock clk, over the SystemVerilog `inner`."""
+    return f"""module {name} (
+  (* X_INTERFACE_INFO = "xilinx.com:signal:clock:1.0 clk CLK" *)
+  (* X_INTERFACE_PARAMETER = "{clock_parameter}" *)
+  input  wire clk,
+  (* X_INTERFACE_INFO = "xilinx.com:signal:reset:1.0 rst_n RST" *)
+  (* X_INTERFACE_PARAMETER = "POLARITY ACTIVE_LOW" *)
+  input  wire rst_n,
+  (* X_INTERFACE_INFO = "xilinx.com:interface:axis:1.0 s TDATA" *)
+  input  wire [7:0] s_tdata,
+  (* X_INTERFACE_INFO = "xilinx.com:interface:axis:1.0 s TVALID" *)
+  input  wire s_tvalid,
+  (* X_INTERFACE_INFO = "xilinx.com:interface:axis:1.0 s TREADY" *)
+  output wire s_tready
+);
+  inner u_inner (.clk(clk), .s_tdata(s_tdata), .s_tvalid(s_tvalid), .s_tready(s_tready));
+endmodule
+"""
+
+
+# Sources for module references, as accel_axi_ref.v over accel_axi.sv; late.v is added after update_compile_order.
+MODULE_SOURCES = {
+    "inner.sv": "module inner (input logic clk, input logic [7:0] s_tdata, input logic s_tvalid, "
+                "output logic s_tready);\n  assign s_tready = 1'b1;\nendmodule\n",
+    "top.v": verilog_top("top", "ASSOCIATED_BUSIF s, ASSOCIATED_RESET rst_n"),
+    "unclocked.v": verilog_top("unclocked", "ASSOCIATED_RESET rst_n"),
+    "unreset.v": verilog_top("unreset", "ASSOCIATED_BUSIF s"),
+    "orphan.v": "module orphan (input wire clk);\n  ghost u_ghost (.clk(clk));\nendmodule\n",
+    "late.v": "module late (input wire clk);\nendmodule\n",
+}
+
+
+@pytest.mark.parametrize("line, message", [
+    ("create_bd_cell -type module -reference top t; get_bd_intf_pins t/s; get_bd_pins t/clk", None),
+    ("create_bd_cell -type module -reference inner t", "a module reference's top must be Verilog or VHDL"),
+    ("create_bd_cell -type module -reference nowhere t", "no module 'nowhere' in the project's sources"),
+    ("add_files late.v; create_bd_cell -type module -reference late t", "no module 'late' in the project's sources"),
+    ("create_bd_cell -type module -reference orphan t", "instantiates 'ghost', which no project source defines"),
+    ("create_bd_cell -type module -reference unclocked t", "interface s is in no clock's ASSOCIATED_BUSIF"),
+    ("create_bd_cell -type module -reference unreset t", "clock clk has no ASSOCIATED_RESET naming its reset pin"),
+    ("create_bd_cell -type module -vlnv a:b:top:1.0 t", "-type module takes -reference <module>"),
+    ("create_bd_cell -type module -reference top t; get_bd_intf_pins t/m", "has no interface pin 'm'"),
+    ("create_bd_cell -type module -reference top t; get_bd_addr_segs -of_objects [get_bd_intf_pins t/s]",
+     "interface pin /t/s has no address segment"),
+    ("add_files missing.v", "file missing.v does not exist"),
+    ("set_property FILE_TYPE {Memory Files} [get_files inner.sv]", "FILE_TYPE 'Memory Files' is none of"),
+    ("get_files other.mem", "no file other.mem in the project"),
+])
+def test_stubs_take_module_references_as_vivado_would(tmp_path, line, message):
+    for name, text in MODULE_SOURCES.items():
+        (tmp_path / name).write_text(text)
+    script = tmp_path / "refs.tcl"
+    script.write_text("create_project p ./p -part xc7z020clg400-1\n"
+                      "add_files -norecurse -fileset sources_1 [list inner.sv top.v unclocked.v unreset.v orphan.v]\n"
+                      "update_compile_order -fileset sources_1\ncreate_bd_design d\n" + line + "\n")
+    result = subprocess.run(["tclsh", str(STUBS / "stub.tcl"), "vivado", str(script)], capture_output=True, text=True,
+                            cwd=tmp_path, env=dict(os.environ, TCL_STUB_RECORD=str(tmp_path / "r.jsonl")))
+    if message is None:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode and message in result.stderr
 
 
 def compile_hls(hls_dir, sources, binary):
@@ -307,7 +487,7 @@ def test_axi_top_pads_words_to_dma_widths(tmp_path):
 
 def test_dma_stream_width_and_the_limit():
     assert [board_project.dma_stream_width(b) for b in (1, 8, 9, 16, 22, 33, 1024)] == [8, 8, 16, 16, 32, 64, 1024]
-    with pytest.raises(board_project.BoardError, match="lower the PE/SIMD"):
+    with pytest.raises(CodegenError, match="lower the PE/SIMD"):
         board_project.dma_stream_width(1025)
 
 
@@ -315,8 +495,8 @@ def test_make_bitstream_never_pretends(tiny_build, tmp_path):
     """Without the tools: names them and the command to run elsewhere, fails. With them (stubs): runs
     build.sh, which leaves the bitstream and .hwh in driver/."""
     make = ["make", "-s", "bitstream", "MODEL=tiny", "BOARD=pynq-z2", f"OUT={tiny_build}"]
-    path = ":".join(p for p in os.environ["PATH"].split(":") if not (Path(p) / "vivado").exists())
-    result = subprocess.run(make, cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, PATH=path))
+    result = subprocess.run(make, cwd=ROOT, capture_output=True, text=True,
+                            env=dict(os.environ, PATH=path_without_xilinx_tools()))
     assert result.returncode != 0
     assert "vitis_hls and vivado are not on PATH" in result.stderr
     assert f"run: bash {tiny_build}/vivado/build.sh" in result.stderr
@@ -326,5 +506,57 @@ def test_make_bitstream_never_pretends(tiny_build, tmp_path):
     shutil.copytree(tiny_build, copy)
     result = run_stubbed(["make", "-s", "bitstream", "MODEL=tiny", "BOARD=pynq-z2", f"OUT={copy}"], tmp_path / "r.jsonl",
                          cwd=ROOT)
-    assert "done:" in result.stdout
+    assert "done (hls backend):" in result.stdout
     assert (copy / "driver" / "accel.bit").read_text() == "stub bitstream\n"
+
+
+def test_rtl_bitstream_needs_vivado_alone(tiny_build, tmp_path):
+    """BACKEND=rtl: without vivado, make bitstream and build.sh name it (not vitis_hls) and fail; with the
+    stub vivado alone on PATH, `python -m compiler.board bitstream --backend rtl` (what make runs) builds the
+    bitstream, and build.sh for the HLS backend says vitis_hls is missing."""
+    make = ["make", "-s", "bitstream", "BACKEND=rtl", "MODEL=tiny", "BOARD=pynq-z2", f"OUT={tiny_build}"]
+    result = subprocess.run(make, cwd=ROOT, capture_output=True, text=True,
+                            env=dict(os.environ, PATH=path_without_xilinx_tools()))
+    assert result.returncode != 0
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error: ")]    # after the build's log
+    assert "it needs Vivado, and vivado is not on PATH here" in error and "vitis_hls" not in error
+    assert error.endswith(f"run: BACKEND=rtl bash {tiny_build}/vivado/build.sh")
+    assert not (tiny_build / "driver" / "accel.bit").exists()
+
+    script = str(tiny_build / "vivado" / "build.sh")
+    (tmp_path / "no-tools").mkdir()
+    result = run_stubbed(["bash", script], tmp_path / "r.jsonl", stubs=tmp_path / "no-tools", backend="rtl", check=False)
+    assert result.returncode == 1
+    assert f"error: vivado is not on PATH (BACKEND=rtl needs vivado); source the Xilinx settings64.sh, then run: " \
+           f"BACKEND=rtl bash {script}" in result.stderr
+    vivado = vivado_only(tmp_path)
+    result = run_stubbed(["bash", script], tmp_path / "r.jsonl", stubs=vivado, backend="hls", check=False)
+    assert result.returncode == 1 and "error: vitis_hls is not on PATH (BACKEND=hls needs vitis_hls and vivado)" \
+        in result.stderr
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_build, copy)
+    record = tmp_path / "record.jsonl"
+    result = run_stubbed([sys.executable, "-m", "compiler.board", "bitstream", "--backend", "rtl", "--model", "tiny",
+                          "--out", str(copy)], record, stubs=vivado, cwd=ROOT)
+    assert "done (rtl backend):" in result.stdout
+    assert (copy / "driver" / "accel.bit").read_text() == "stub bitstream\n"
+    assert {call["tool"] for call in read_record(record)} == {"vivado"}
+
+
+def test_backend_is_hls_or_rtl(tiny_build):
+    """BACKEND=bogus: make bitstream (before the build starts), python -m compiler.board and build.sh each
+    fail with one line naming the legal values."""
+    message = "BACKEND=bogus is not a backend: hls (Vitis HLS, then Vivado; the default) or rtl (Vivado alone)"
+    log = (tiny_build / "build.log").stat().st_mtime
+    env = dict(os.environ, PATH=path_without_xilinx_tools(), PYTHONPATH=str(ROOT))
+    for command, code in [(["make", "-s", "bitstream", "BACKEND=bogus", "MODEL=tiny", f"OUT={tiny_build}"], 2),
+                          ([sys.executable, "-m", "compiler.board", "bitstream", "--backend", "bogus", "--model",
+                            "tiny", "--out", str(tiny_build)], 1)]:
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+        assert (result.returncode, result.stdout) == (code, ""), result.stderr
+        assert message in result.stderr
+    assert (tiny_build / "build.log").stat().st_mtime == log          # no build ran
+    result = subprocess.run(["bash", str(tiny_build / "vivado" / "build.sh")], capture_output=True, text=True,
+                            env=dict(env, BACKEND="bogus"))
+    assert result.returncode == 1 and result.stderr == f"error: {message}\n"

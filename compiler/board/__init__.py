@@ -1,36 +1,54 @@
-"""From the generated HLS code to a board: everything a machine with Vitis HLS and Vivado needs.
+"""From the generated accelerator to a board: everything a machine with Vivado (and, for the HLS backend,
+Vitis HLS) needs.
 
 - hls/axi_top.{hpp,cpp}: the accelerator IP's top, the dataflow top behind DMA-sized AXI streams (TLAST
   on the last output word); hls/tb.cpp + hls/tb/: its C simulation test bench and frames (hls/synth.tcl,
   written with the rest of hls/, runs them before synthesis and exports the IP).
 - vivado/project.tcl: block design (PS with the board preset, PL clock, AXI DMA, accelerator, address
   map), synthesis, implementation, bitstream, .hwh; vivado/build.sh runs Vitis HLS then Vivado.
+- vivado/project_rtl.tcl + vivado/accel_axi_ref.v: the RTL backend, the same block design around the RTL
+  that rtlsim simulated (rtl/, as a module reference), with Vivado alone; `BACKEND=rtl build.sh` runs it.
+  Both scripts come from one template (project.tcl.j2): they differ only in where the accelerator comes from.
 
 Nothing here runs a Xilinx tool; `bitstream()` does, where they are installed.
 """
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import jinja2
 
-from compiler.codegen import TOP_NAME, streams
+from compiler.codegen import TOP_NAME, dma_stream_width, streams
+from compiler.codegen.rtl import AXI_TOP
+from compiler.fileio import write_file
+from models.errors import UserError
 
 # Block design cell names; PYNQ exposes the cells under these names (overlay.dma, overlay.accel).
 CELLS = {"ps": "ps", "reset": "reset", "dma": "dma", "accelerator": "accel",
          "control_interconnect": "control_ic", "memory_interconnect": "memory_ic"}
 PROJECT, BLOCK_DESIGN = "accel_project", "accel_bd"
 BITFILE, HWHFILE = "accel.bit", "accel.hwh"     # PYNQ wants the .hwh beside the .bit, same name
-# Vitis HLS puts an s_axilite bundle's first scalar argument at 0x10 (after ap_ctrl 0x00, GIE 0x04,
-# IER 0x08, ISR 0x0c): the accelerator's `frames` register.
-FRAMES_OFFSET = 0x10
 # AXI DMA in simple mode: buffer length register width (bits), so one transfer moves < 2^26 bytes.
 DMA_LENGTH_WIDTH = 26
 DMA_MAX_BYTES = 2 ** DMA_LENGTH_WIDTH - 1
-DMA_STREAM_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
-TOOLS = ("vitis_hls", "vivado")
 TEST_FRAMES = 8                                 # frames the HLS C simulation checks
+# The RTL backend's accelerator in the block design: a Verilog module over AXI_TOP (SystemVerilog), since a
+# module reference's top must be Verilog or VHDL.
+RTL_REFERENCE = "accel_axi_ref"
+
+
+class Backend(NamedTuple):
+    tools: tuple            # what must be on PATH
+    tools_named: str        # the same, for people
+    project_script: str     # in vivado/
+
+
+# Where the accelerator comes from: Vitis HLS's IP of kernels/ (the default), or the RTL of rtl/.
+BACKENDS = {"hls": Backend(("vitis_hls", "vivado"), "Vitis HLS and Vivado", "project.tcl"),
+            "rtl": Backend(("vivado",), "Vivado", "project_rtl.tcl")}
 
 _env = jinja2.Environment(
     loader=jinja2.ChoiceLoader([jinja2.PackageLoader("compiler.board", "templates"),
@@ -38,17 +56,8 @@ _env = jinja2.Environment(
     undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
-class BoardError(RuntimeError):
-    pass
-
-
-def dma_stream_width(bits):
-    """The narrowest AXI DMA stream width that holds a `bits`-wide stream word."""
-    for width in DMA_STREAM_WIDTHS:
-        if width >= bits:
-            return width
-    raise BoardError(f"a {bits}-bit stream word is wider than the AXI DMA's widest stream "
-                     f"({DMA_STREAM_WIDTHS[-1]} bits); lower the PE/SIMD of the first or last layer")
+class BoardError(UserError):
+    """The design or the board cannot make a board project (too wide a stream, no board files)."""
 
 
 def accelerator_streams(model):
@@ -89,19 +98,9 @@ def _dma(board, in_width, out_width):
         "c_m_axi_s2mm_data_width": max(board.axi_width, out_width), "c_s_axis_s2mm_tdata_width": out_width})
 
 
-def _write(path, text, mode=None):
-    """Write via a rename, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(text) if isinstance(text, bytes) else tmp.write_text(text)
-    if mode:
-        tmp.chmod(mode)
-    tmp.replace(path)
-
-
 def generate(build_dir, model, board, clock_mhz, test_vectors):
-    """Write the accelerator IP's top and test bench into hls/, and vivado/project.tcl + build.sh.
+    """Write the accelerator IP's top and test bench into hls/, and into vivado/ the project scripts of
+    both backends (project.tcl, project_rtl.tcl with accel_axi_ref.v) and build.sh.
     test_vectors: (input bytes, expected output bytes) of a few frames as the DMA moves them."""
     build_dir = Path(build_dir)
     if not board.board_part:
@@ -111,44 +110,69 @@ def generate(build_dir, model, board, clock_mhz, test_vectors):
     in_width, out_width = dma_stream_width(stream_in.width), dma_stream_width(stream_out.width)
     hls_context = dict(top=TOP_NAME, input=stream_in, output=stream_out, in_width=in_width, out_width=out_width)
     for name in ("axi_top.hpp", "axi_top.cpp", "tb.cpp"):
-        _write(build_dir / "hls" / name, _env.get_template(f"{name}.j2").render(**hls_context))
-    _write(build_dir / "hls" / "tb" / "input.bin", bytes(test_vectors[0]))
-    _write(build_dir / "hls" / "tb" / "expected.bin", bytes(test_vectors[1]))
+        write_file(build_dir / "hls" / name, _env.get_template(f"{name}.j2").render(**hls_context))
+    write_file(build_dir / "hls" / "tb" / "input.bin", bytes(test_vectors[0]))
+    write_file(build_dir / "hls" / "tb" / "expected.bin", bytes(test_vectors[1]))
 
     ps = _ps(board, clock_mhz)
     base = ps["control_base"]
     context = dict(top=TOP_NAME, board=board, clock_mhz=f"{clock_mhz:g}", cells=CELLS, ps=ps,
                    dma=_dma(board, in_width, out_width), project=PROJECT, bd=BLOCK_DESIGN, bitfile=BITFILE,
                    hwhfile=HWHFILE, board_part_pattern=board.board_part.rsplit(":", 1)[0] + ":*",
-                   addresses=[(CELLS["accelerator"], "s_axi_control/Reg", base),
-                              (CELLS["dma"], "S_AXI_LITE/Reg", base + 0x1_0000)])
-    _write(build_dir / "vivado" / "project.tcl", _env.get_template("project.tcl.j2").render(**context))
-    _write(build_dir / "vivado" / "build.sh", _env.get_template("build.sh.j2").render(**context), mode=0o755)
+                   reference=RTL_REFERENCE, axi_top=AXI_TOP, in_width=in_width, out_width=out_width,
+                   addresses=[(f"{CELLS['accelerator']}/s_axi_control", base),
+                              (f"{CELLS['dma']}/S_AXI_LITE", base + 0x1_0000)])
+    vivado = build_dir / "vivado"
+    for backend, spec in BACKENDS.items():
+        write_file(vivado / spec.project_script, _env.get_template("project.tcl.j2").render(**context, backend=backend))
+    write_file(vivado / f"{RTL_REFERENCE}.v", _env.get_template("accel_axi_ref.v.j2").render(**context))
+    write_file(vivado / "build.sh", _env.get_template("build.sh.j2").render(**context), mode=0o755)
 
 
-def missing_tools():
-    return [tool for tool in TOOLS if shutil.which(tool) is None]
+def check_backend(backend):
+    if backend not in BACKENDS:
+        raise BoardError(f"BACKEND={backend} is not a backend: hls (Vitis HLS, then Vivado; the default) or rtl "
+                         "(Vivado alone)")
+    return BACKENDS[backend]
 
 
-def bitstream_hint(build_dir):
+def missing_tools(backend="hls"):
+    return [tool for tool in check_backend(backend).tools if shutil.which(tool) is None]
+
+
+def build_command(build_dir, backend="hls"):
+    """The command that builds the bitstream of a build folder on a machine with the tools."""
+    script = Path(build_dir) / "vivado" / "build.sh"
+    return f"bash {script}" if backend == "hls" else f"BACKEND={backend} bash {script}"
+
+
+def bitstream_hint(build_dir, backend="hls"):
     """What the build log and `make bitstream` say about the bitstream on a machine without the tools."""
-    script = Path(build_dir) / "vivado" / "build.sh"
-    missing = missing_tools()
+    spec, command = check_backend(backend), build_command(build_dir, backend)
+    missing = missing_tools(backend)
     if not missing:
-        return f"Vitis HLS and Vivado are on PATH: `bash {script}` (or make bitstream) builds the bitstream"
-    return (f"bitstream not built: it needs Vitis HLS and Vivado, and {' and '.join(missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} not on PATH here. On a machine that has them "
-            f"(source settings64.sh), run: bash {script}")
+        make = "make bitstream" + ("" if backend == "hls" else f" BACKEND={backend}")
+        return f"{spec.tools_named} {'is' if len(spec.tools) == 1 else 'are'} on PATH: `{command}` (or {make}) " \
+               "builds the bitstream"
+    hint = (f"bitstream not built: it needs {spec.tools_named}, and {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not on PATH here. On a machine that has "
+            f"{'it' if len(spec.tools) == 1 else 'them'} (source settings64.sh), run: {command}")
+    if backend == "hls":
+        hint += f" (or, with Vivado alone, from the RTL that rtlsim simulated: {build_command(build_dir, 'rtl')})"
+    return hint
 
 
-def bitstream(build_dir):
-    """Run vivado/build.sh of a build folder; returns its exit code. Without the tools, prints which
-    is missing and the command to run elsewhere, and returns 1: never pretends to have a bitstream."""
-    script = Path(build_dir) / "vivado" / "build.sh"
-    if not script.exists():
-        print(f"error: {script} not found: run the build first (make build)", file=sys.stderr)
+def bitstream(build_dir, backend="hls"):
+    """Run vivado/build.sh of a build folder with BACKEND=backend; returns its exit code. Without the
+    backend's tools, prints which is missing and the command to run elsewhere, and returns 1: never
+    pretends to have a bitstream."""
+    spec = check_backend(backend)
+    vivado = Path(build_dir) / "vivado"
+    for script in (vivado / "build.sh", vivado / spec.project_script):
+        if not script.exists():
+            print(f"error: {script} not found: run the build first (make build)", file=sys.stderr)
+            return 1
+    if missing_tools(backend):
+        print(f"error: {bitstream_hint(build_dir, backend)}", file=sys.stderr)
         return 1
-    if missing_tools():
-        print(f"error: {bitstream_hint(build_dir)}", file=sys.stderr)
-        return 1
-    return subprocess.run(["bash", str(script)]).returncode
+    return subprocess.run(["bash", str(vivado / "build.sh")], env={**os.environ, "BACKEND": backend}).returncode

@@ -1,9 +1,12 @@
-"""python -m compiler.board bitstream --model M --board B [--out DIR]: build the bitstream of a build
-folder with vivado/build.sh (make bitstream runs this after make build)."""
+"""python -m compiler.board bitstream --model M --board B [--out DIR] [--backend hls|rtl]: build the
+bitstream of a build folder with vivado/build.sh (make bitstream runs this after make build). The
+backend: hls (Vitis HLS, then Vivado; the default) or rtl (Vivado alone, from the RTL that rtlsim
+simulated)."""
 import argparse
 import sys
 
 from compiler import board
+from models.errors import add_verbose_flag, run_cli
 
 
 def main(argv=None):
@@ -12,15 +15,16 @@ def main(argv=None):
     parser.add_argument("--model", default="vgg10")
     parser.add_argument("--board", default="pynq-z2")
     parser.add_argument("--out", default=None, help="build folder (default build/<model>-<board>)")
+    parser.add_argument("--backend", default="hls", help="hls (the default) or rtl")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
     from compiler.flow import BuildConfig     # the one place that names the default build folder
 
-    try:
-        out = BuildConfig(model=args.model, board=args.board, out_dir=args.out or None).out_dir
-    except KeyError as error:
-        print(f"error: {error.args[0]}", file=sys.stderr)
-        return 1
-    return board.bitstream(out)
+    def run():
+        return board.bitstream(BuildConfig(model=args.model, board=args.board, out_dir=args.out or None).out_dir,
+                               args.backend)
+
+    return run_cli(run, args.verbose, "compiler.board")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Build and run the cppsim binary of a generated hls/ folder."""
 import json
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -35,7 +36,7 @@ class CppSim:
         self.work_dir = Path(work_dir).resolve()
         self.binary = self.work_dir / "cppsim"
         self.log = log
-        # the generated code's own, then e.g. DFK_NAIVE_CSIM: simulate the synthesizable loop nests
+        # the generated code's own, then e.g. DFK_SYNTH_CSIM: simulate the synthesizable loops
         self.defines = [*compile_defines(model), *defines]
         self.streams = streams(model)
 
@@ -44,15 +45,22 @@ class CppSim:
         main = self.work_dir / "main.cpp"
         generate_cppsim_main(self.model, main)
         cmd = ["g++", *CXXFLAGS, *(f"-D{d}" for d in self.defines), f"-I{self.hls_dir}",
-               f"-I{ap_types_include_dir()}", str(main), "-o", str(self.binary) + ".tmp"]
+               f"-I{ap_types_include_dir()}", str(main), "-o", str(self.binary)]
         (self.work_dir / "compile.sh").write_text("#!/bin/sh\n" + " ".join(cmd) + "\n")
         self.log(f"compiling cppsim ({len(self.model.graph.node)} layers) ...")
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode:
-            (self.work_dir / "compile.log").write_text(result.stdout + result.stderr)
-            raise CppSimError(f"g++ failed compiling {main} (see {self.work_dir / 'compile.log'}):\n"
-                              + result.stderr[-3000:])
-        Path(str(self.binary) + ".tmp").rename(self.binary)
+        # g++ writes a unique temporary file, renamed into place: never a half-written binary
+        fd, tmp = tempfile.mkstemp(dir=self.work_dir, prefix=f".{self.binary.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            result = subprocess.run([*cmd[:-1], tmp], capture_output=True, text=True)
+            if result.returncode:
+                (self.work_dir / "compile.log").write_text(result.stdout + result.stderr)
+                raise CppSimError(f"g++ failed compiling {main} (see {self.work_dir / 'compile.log'}):\n"
+                                  + result.stderr[-3000:])
+            os.chmod(tmp, 0o755)
+            os.replace(tmp, self.binary)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
         return self
 
     def run(self, frames, dump=False):

@@ -1,8 +1,9 @@
 # Stand-ins for the Vivado and Vitis HLS Tcl commands the generated scripts use, so that the scripts run
 # under plain tclsh. Each stub checks its options and positional arguments like the real command, checks
-# that the objects it is handed exist (cells, pins of the IP, address segments), records the call as a
-# JSON line in $env(TCL_STUB_RECORD), and returns what the tool would (object names, run properties).
+# that the objects it is handed exist (files, cells, pins of the IP, address segments), records the call
+# as a JSON line in $env(TCL_STUB_RECORD), and returns what the tool would (object names, run properties).
 # Only the commands defined here exist: any other command, or a misspelled option, fails.
+# A module reference's pins come from its Verilog top, as Vivado infers them (see module_reference).
 #
 # usage: tclsh stub.tcl vivado|vitis_hls <script.tcl>
 # environment: TCL_STUB_RECORD (the record, appended to), TCL_STUB_BOARD_PARTS (the installed board parts).
@@ -137,6 +138,11 @@ set ::xilinx_ips {processing_system7 zynq_ultra_ps_e axi_dma smartconnect proc_s
 # cell -> IP kind (a key of ip_pins); the VLNVs of the IPs in the user repository.
 array set ::cells {}
 set ::repo_ips {}
+# The project's files: path -> FILE_TYPE; the HDL files the last update_compile_order saw.
+array set ::project_files {}
+set ::compiled_files {}
+array set ::hdl_types {.v Verilog .sv SystemVerilog .vhd VHDL}
+set ::file_types {Verilog SystemVerilog VHDL {Memory Initialization Files}}
 
 proc cell_kind {name} {
     if {![info exists ::cells($name)]} { error "no cell '$name' in the block design" }
@@ -155,11 +161,176 @@ proc cell_object {path table what} {
 
 proc run_dir {run} { return $::project_dir/$::project.runs/$run }
 
+proc read_text {path} { set fh [open $path]; set text [read $fh]; close $fh; return $text }
+
+proc add_project_file {path} {
+    set ::project_files($path) [expr {[info exists ::hdl_types([file extension $path])] ?
+                                      $::hdl_types([file extension $path]) : ""}]
+}
+
+# Module `name` of a Verilog text (ANSI port list): {its port list, its body}.
+proc verilog_module {text name} {
+    if {![regexp -indices "\\mmodule\\s+$name\\s*\\((\[^;\]*)\\);" $text whole header]} {
+        error "no port list of module $name"
+    }
+    set rest [string range $text [lindex $whole 1]+1 end]
+    return [list [string range $text {*}$header] [string range $rest 0 [string first endmodule $rest]-1]]
+}
+
+# The ports of a module's port list: {direction port interface_info interface_parameter} per port, from
+# one declaration per line, each after its (* X_INTERFACE_... *) attributes.
+proc verilog_ports {name header} {
+    set ports {}
+    set info ""
+    set parameter ""
+    foreach line [split $header \n] {
+        if {[regexp {\(\*\s*X_INTERFACE_INFO\s*=\s*"([^"]*)"\s*\*\)} $line -> info]} { continue }
+        if {[regexp {\(\*\s*X_INTERFACE_PARAMETER\s*=\s*"([^"]*)"\s*\*\)} $line -> parameter]} { continue }
+        if {[regexp {^\s*(input|output|inout)\s+(?:wire\s+)?(?:\[\d+:0\]\s*)?(\w+)\s*,?\s*$} $line -> dir port]} {
+            lappend ports [list $dir $port $info $parameter]
+            set info ""
+            set parameter ""
+        } elseif {[string trim $line] ne ""} {
+            error "module $name: cannot read the port declaration '[string trim $line]'"
+        }
+    }
+    return $ports
+}
+
+# The compiled source that defines `module`, or "".
+proc defining_file {module} {
+    foreach path $::compiled_files {
+        if {[regexp "\\mmodule\\s+$module\\M" [read_text $path]]} { return $path }
+    }
+    return ""
+}
+
+# create_bd_cell -type module -reference NAME: Vivado takes the module from the project's compiled
+# sources; its top must be Verilog or VHDL, and every module it instantiates must be among them too.
+# Its pins are what Vivado infers from the X_INTERFACE_INFO attributes: a bus interface (aximm, axis) is
+# an interface pin with the attribute's name (an AXI slave has an address segment, named reg0, as Vivado
+# names a module reference's), a signal (clock, reset, interrupt) or a port without attributes a pin of
+# the port's name. The clock must name every bus interface in ASSOCIATED_BUSIF and its reset in
+# ASSOCIATED_RESET, the reset its POLARITY, the interrupt its SENSITIVITY (else validate_bd_design
+# would complain).
+proc module_reference {name} {
+    set path [defining_file $name]
+    if {$path eq ""} {
+        error "create_bd_cell: no module '$name' in the project's sources (add_files, then update_compile_order)"
+    }
+    if {$::project_files($path) ni {Verilog VHDL}} {
+        error "create_bd_cell: module '$name' is $::project_files($path) ($path): a module reference's top must be Verilog or VHDL"
+    }
+    lassign [verilog_module [read_text $path] $name] header body
+    foreach {-> module} [regexp -all -inline -line {^\s*([A-Za-z_]\w*)\s+(?:#\s*\(|[A-Za-z_]\w*\s*\()} $body] {
+        if {[defining_file $module] eq ""} {
+            error "create_bd_cell: module '$name' instantiates '$module', which no project source defines"
+        }
+    }
+    set kind module:$name
+    set ::ip_pins($kind) {}
+    set ::ip_intf_pins($kind) {}
+    set ::ip_addr_segs($kind) {}
+    set bus_interfaces {}
+    foreach port [verilog_ports $name $header] {
+        lassign $port dir port_name info parameter
+        lassign $info vlnv interface logical
+        if {$parameter ne ""} { set parameters($interface) $parameter }
+        if {[string match xilinx.com:interface:* $vlnv]} {
+            if {$interface ni $::ip_intf_pins($kind)} {
+                lappend ::ip_intf_pins($kind) $interface
+                lappend bus_interfaces $interface
+            }
+            if {$vlnv eq "xilinx.com:interface:aximm:1.0" && $logical eq "AWADDR" && $dir eq "input"} {
+                lappend ::ip_addr_segs($kind) $interface/reg0
+            }
+        } else {
+            lappend ::ip_pins($kind) $port_name
+            if {$vlnv ne ""} { set signals($port_name) [lindex [split $vlnv :] 2] }
+        }
+    }
+    set clocked {}
+    foreach pin [array names signals] {
+        set parameter [expr {[info exists parameters($pin)] ? $parameters($pin) : ""}]
+        switch -- $signals($pin) {
+            clock {
+                if {[regexp {ASSOCIATED_BUSIF\s+([\w:]+)} $parameter -> busif]} { lappend clocked {*}[split $busif :] }
+                if {![regexp {ASSOCIATED_RESET\s+(\w+)} $parameter -> reset] || $reset ni $::ip_pins($kind)} {
+                    error "module $name: clock $pin has no ASSOCIATED_RESET naming its reset pin"
+                }
+            }
+            reset { if {![regexp {POLARITY\s+ACTIVE_(LOW|HIGH)} $parameter]} { error "module $name: reset $pin has no POLARITY" } }
+            interrupt {
+                if {![regexp {SENSITIVITY\s+(LEVEL|EDGE)_(HIGH|LOW|RISING|FALLING)} $parameter]} {
+                    error "module $name: interrupt $pin has no SENSITIVITY"
+                }
+            }
+        }
+    }
+    foreach interface $bus_interfaces {
+        if {$interface ni $clocked} { error "module $name: interface $interface is in no clock's ASSOCIATED_BUSIF" }
+    }
+    return $kind
+}
+
+# synth_1's runme.log. A memory file that an HDL source names ("x.mem", read by $readmemh) and that is no
+# memory initialization file of the project: Vivado synthesis only warns (Synth 8-4445) and leaves the
+# memory empty, as here.
+proc write_synthesis_log {} {
+    set memories {}
+    foreach path [array names ::project_files] {
+        if {$::project_files($path) eq "Memory Initialization Files"} { lappend memories [file tail $path] }
+    }
+    file mkdir [run_dir synth_1]
+    set fh [open [run_dir synth_1]/runme.log w]
+    foreach path $::compiled_files {
+        foreach {-> memory} [regexp -all -inline {"([^"\s]+\.mem)"} [read_text $path]] {
+            if {$memory ni $memories} {
+                puts $fh "WARNING: \[Synth 8-4445\] could not open \$readmemh/\$readmemb file '$memory'; please make sure the file is added to project and has read permission, ignoring \[$path\]"
+            }
+        }
+    }
+    puts $fh "synth_1 finished"
+    close $fh
+}
+
 if {$::tool eq "vivado"} {
     stub create_project {-force 0 -part 1 -in_memory 0} 1 2 {
         lassign $pos ::project ::project_dir
         set ::project_dir [file normalize $::project_dir]
         file mkdir $::project_dir
+    }
+    stub add_files {-norecurse 0 -fileset 1} 1 -1 {
+        set fileset [expr {[dict exists $opts -fileset] ? [dict get $opts -fileset] : "sources_1"}]
+        if {$fileset ni {sources_1 constrs_1 sim_1}} { error "add_files: no fileset $fileset" }
+        set added {}
+        foreach path [concat {*}$pos] {
+            if {![file isfile $path]} { error "add_files: file $path does not exist" }
+            set path [file normalize $path]
+            add_project_file $path
+            record [list event [json_string file] path [json_string $path] fileset [json_string $fileset]]
+            lappend added $path
+        }
+        return $added
+    }
+    stub get_files {-all 0 -of_objects 1} 1 1 {
+        # Each pattern matches a project file's path or its name.
+        set found {}
+        foreach pattern [lindex $pos 0] {
+            set matches {}
+            foreach path [array names ::project_files] {
+                if {[string match $pattern $path] || [string match $pattern [file tail $path]]} { lappend matches $path }
+            }
+            if {$matches eq ""} { error "get_files: no file $pattern in the project" }
+            lappend found {*}$matches
+        }
+        return $found
+    }
+    stub update_compile_order {-fileset 1 -quiet 0} 0 0 {
+        set ::compiled_files {}
+        foreach path [lsort [array names ::project_files]] {
+            if {$::project_files($path) in {Verilog SystemVerilog VHDL}} { lappend ::compiled_files $path }
+        }
     }
     stub current_project {} 0 0 { return $::project }
     stub current_fileset {-simset 0 -constrset 0} 0 0 { return sources_1 }
@@ -184,6 +355,13 @@ if {$::tool eq "vivado"} {
             }
             if {$key eq "ip_repo_paths"} { set ::ip_repo_paths $value }
             if {$key eq "top"} { set ::top $value }
+            if {$key eq "FILE_TYPE"} {
+                if {$value ni $::file_types} { error "set_property: FILE_TYPE '$value' is none of $::file_types" }
+                foreach object $objects {
+                    if {![info exists ::project_files($object)]} { error "set_property: $object is no file of the project" }
+                    set ::project_files($object) $value
+                }
+            }
         }
     }
     stub update_ip_catalog {} 0 0 {
@@ -193,10 +371,23 @@ if {$::tool eq "vivado"} {
             }
         }
     }
-    stub create_bd_design {} 1 1 { set ::bd [lindex $pos 0] }
+    stub create_bd_design {} 1 1 {
+        set ::bd [lindex $pos 0]
+        set ::project_files($::project_dir/$::project.srcs/sources_1/bd/$::bd/$::bd.bd) "Block Designs"
+    }
     stub create_bd_cell {-type 1 -vlnv 1 -reference 1} 1 1 {
-        set vlnv [dict get $opts -vlnv]
         set name [lindex $pos 0]
+        if {[dict get $opts -type] eq "module"} {
+            if {[dict exists $opts -vlnv] || ![dict exists $opts -reference]} {
+                error "create_bd_cell: -type module takes -reference <module>, not -vlnv"
+            }
+            set ::cells($name) [module_reference [dict get $opts -reference]]
+            return /$name
+        }
+        if {[dict get $opts -type] ne "ip" || [dict exists $opts -reference]} {
+            error "create_bd_cell: -type ip -vlnv <vlnv>, or -type module -reference <module>"
+        }
+        set vlnv [dict get $opts -vlnv]
         lassign [split $vlnv :] vendor library ip
         if {$vendor eq "xilinx.com" && $library eq "ip" && $ip in $::xilinx_ips} {
             set ::cells($name) $ip
@@ -214,26 +405,36 @@ if {$::tool eq "vivado"} {
     stub get_bd_pins {} 1 1 { cell_object [lindex $pos 0] ::ip_pins pin }
     stub get_bd_intf_pins {} 1 1 { cell_object [lindex $pos 0] ::ip_intf_pins "interface pin" }
     stub get_bd_addr_spaces {} 1 1 { cell_object [lindex $pos 0] ::ip_addr_spaces "address space" }
-    stub get_bd_addr_segs {} 1 1 { cell_object [lindex $pos 0] ::ip_addr_segs "address segment" }
+    stub get_bd_addr_segs {-of_objects 1} 0 1 {
+        if {[dict exists $opts -of_objects] == ([llength $pos] == 1)} {
+            error "get_bd_addr_segs: give a segment, or -of_objects <interface pin>"
+        }
+        if {[llength $pos]} { return [cell_object [lindex $pos 0] ::ip_addr_segs "address segment"] }
+        # The segments of an interface pin: its slave segments, named <interface>/<block>.
+        set pin [cell_object [dict get $opts -of_objects] ::ip_intf_pins "interface pin"]
+        lassign [split [string trimleft $pin /] /] cell interface
+        set kind [cell_kind $cell]
+        set segments [expr {[info exists ::ip_addr_segs($kind)] ?
+                            [lsearch -all -inline -glob $::ip_addr_segs($kind) $interface/*] : {}}]
+        if {$segments eq ""} { error "get_bd_addr_segs: interface pin /$cell/$interface has no address segment" }
+        return [lmap segment $segments {string cat /$cell/ $segment}]
+    }
     stub connect_bd_intf_net {-intf_net 1} 2 2
     stub connect_bd_net {-net 1} 2 -1
     stub assign_bd_address {-target_address_space 1 -offset 1 -range 1 -force 0} 0 1
     stub validate_bd_design {-force 0} 0 0
     stub save_bd_design {} 0 0
-    stub get_files {-all 0 -of_objects 1} 1 1 {
-        set bd $::project_dir/$::project.srcs/sources_1/bd/$::bd/$::bd.bd
-        if {[lindex $pos 0] ne "$::bd.bd"} { error "get_files: no file [lindex $pos 0] in the project" }
-        return $bd
-    }
     stub generate_target {} 2 2 {
         set handoff $::project_dir/$::project.gen/sources_1/bd/$::bd/hw_handoff
         file mkdir $handoff
         set fh [open $handoff/$::bd.hwh w]; puts $fh "stub hwh"; close $fh
     }
     stub make_wrapper {-files 1 -top 0} 0 0 {
-        return $::project_dir/$::project.gen/sources_1/bd/$::bd/hdl/${::bd}_wrapper.v
+        set wrapper $::project_dir/$::project.gen/sources_1/bd/$::bd/hdl/${::bd}_wrapper.v
+        file mkdir [file dirname $wrapper]
+        set fh [open $wrapper w]; puts $fh "module ${::bd}_wrapper; endmodule"; close $fh
+        return $wrapper
     }
-    stub add_files {-norecurse 0 -fileset 1} 1 1
     stub get_runs {} 1 1 {
         if {[lindex $pos 0] ni {synth_1 impl_1}} { error "get_runs: no run [lindex $pos 0]" }
         return [lindex $pos 0]
@@ -241,6 +442,7 @@ if {$::tool eq "vivado"} {
     stub launch_runs {-jobs 1 -to_step 1} 1 1 {
         if {[lindex $pos 0] ni {synth_1 impl_1}} { error "launch_runs: no run [lindex $pos 0]" }
         set ::launched([lindex $pos 0]) [expr {[dict exists $opts -to_step] ? [dict get $opts -to_step] : ""}]
+        if {[lindex $pos 0] eq "synth_1"} { write_synthesis_log }
     }
     stub wait_on_run {-timeout 1} 1 1 {
         set run [lindex $pos 0]
