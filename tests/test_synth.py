@@ -1,0 +1,96 @@
+"""Yosys synthesis of the generated RTL (compiler/synth): the cell-to-resource mapping, real runs of
+small layers and their FIFO (cached by content), DSPs only where the layer's products go to DSPs,
+and the report's section. These are Yosys' counts, not Vivado's."""
+import json
+
+import numpy as np
+import pytest
+from qonnx.core.datatype import DataType
+from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
+
+import boards
+from compiler import synth
+from compiler.codegen import rtl
+from compiler.estimate import estimate
+from compiler.estimate.report import write_summary
+from hwgraphs import chain, mvau
+
+pytestmark = pytest.mark.rtl
+PYNQ_Z2 = boards.get("pynq-z2")
+
+
+def test_cells_map_to_board_resources():
+    cells = {"LUT2": 3, "LUT6": 4, "RAM64X1D": 2, "RAM32M": 1, "SRLC32E": 5, "FDRE": 7, "FDSE": 1, "CARRY4": 2,
+             "RAMB36E1": 1, "RAMB18E1": 3, "DSP48E1": 2, "MUXF7": 1, "BUFG": 1}
+    counts = synth.counts_of(cells)
+    # LUTs: 7 logic, 2 x 2 + 4 in LUTRAM, 5 SRLs
+    assert (counts["LUT_logic"], counts["LUTRAM"], counts["SRL"], counts["LUT"]) == (7, 8, 5, 20)
+    assert (counts["FF"], counts["CARRY"], counts["BRAM36"], counts["BRAM18"], counts["DSP"]) == (8, 2, 1, 3, 2)
+    assert synth.bram18(counts) == 5 and counts["other"] == {"BUFG": 1}
+
+
+def test_auto_synthesizes_small_designs_only():
+    small, large = ({"totals": {"LUT": lut}} for lut in (synth.AUTO_MAX_LUT, synth.AUTO_MAX_LUT + 1))
+    assert synth.auto_skip_reason("auto", small) is None and synth.auto_skip_reason("1", large) is None
+    assert "SYNTH=1" in synth.auto_skip_reason("auto", large) and synth.auto_skip_reason("0", small) == "SYNTH=0"
+
+
+def two_layers(res_type, bits):
+    """Two small MVAUs (accumulators out) with the FIFO between them; `bits`-bit signed products."""
+    dt = f"INT{bits}"
+    rng = np.random.default_rng(0)
+    first = mvau("fc0", 4, 2, idt=dt, wdt=dt, outputDataType=f"INT{2 * bits + 2}", resType=res_type)
+    second = mvau("fc1", 2, 2, idt=f"INT{2 * bits + 2}", wdt="INT2", outputDataType=f"INT{2 * bits + 6}",
+                  resType="lut")
+    model = chain(first, second)
+    model.set_tensor_datatype("t0", DataType[dt])
+    model.set_initializer("fc0_w", rng.integers(-2 ** (bits - 1), 2 ** (bits - 1), size=(4, 2)).astype(np.float32))
+    model.set_initializer("fc1_w", rng.integers(-2, 2, size=(2, 2)).astype(np.float32))
+    return model.transform(InferShapes()).transform(InferDataTypes())
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    import os
+
+    folder = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("DFA_CACHE_DIR")
+    os.environ["DFA_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["DFA_CACHE_DIR"]
+    else:
+        os.environ["DFA_CACHE_DIR"] = previous
+
+
+def synthesized(model, folder):
+    rtl.generate(model, folder)
+    est = estimate(model, PYNQ_Z2)
+    return est, synth.synthesize_build(folder, model, PYNQ_Z2, est, log=lambda *_: None)
+
+
+def test_layers_and_fifos_synthesize_and_a_second_run_is_cached(tmp_path, cache):
+    model = two_layers("lut", 4)
+    est, record = synthesized(model, tmp_path / "rtl")
+    assert record["complete"] and record["fits_board"] and "not a Vivado" in record["note"]
+    assert [layer["name"] for layer in record["layers"]] == ["fc0", "fc1"]
+    assert [fifo["tensor"] for fifo in record["fifos"]] == ["t1"]
+    for entry in record["layers"] + record["fifos"]:
+        assert not entry["cached"] and entry["counts"]["LUT"] > 0 and entry["counts"]["FF"] > 0
+    # resType lut: no DSP anywhere
+    assert record["totals"]["DSP"] == 0
+    assert record["totals"]["LUT"] == sum(e["counts"]["LUT"] for e in record["layers"] + record["fifos"])
+    again = synth.synthesize_build(tmp_path / "rtl", model, PYNQ_Z2, est, log=lambda *_: None)
+    assert all(entry["cached"] for entry in again["layers"] + again["fifos"])
+    assert again["totals"] == record["totals"]
+    write_summary("two layers", est, [], {}, tmp_path / "report", synth=json.loads(json.dumps(record)))
+    text = (tmp_path / "report" / "summary.md").read_text()
+    assert "## Synthesized with Yosys" in text and "| fc0 |" in text and "fits." in text
+
+
+def test_products_go_to_dsps_only_where_the_layer_says_so(tmp_path, cache):
+    _, on_dsp = synthesized(two_layers("dsp", 8), tmp_path / "dsp")
+    first = on_dsp["layers"][0]
+    assert first["counts"]["DSP"] > 0, first["cells"]
+    assert on_dsp["layers"][1]["counts"]["DSP"] == 0      # resType lut
