@@ -3,6 +3,9 @@
 Builds each benchmark model from scratch in bench/build/ (the default settings of `make build`), then
 times its cppsim binary over more frames than verification uses. The folding part (bench/folding.py)
 compares the folding optimizer with FINN's SetFolding and finn-examples' hand folding ("folding" key).
+The bnn_pynq part (bench/bnn_pynq.py) builds and verifies FINN's BNN-PYNQ networks on Pynq-Z1.
+The rtl part (bench/rtl.py) builds VGG10-w4a4 on ZCU104 at its fastest and BacalhauNet on Ultra96 and
+reports rtlsim's measured cycles against the estimate, FIFO sizing, and rtlsim's speed and compile time.
 """
 import argparse
 import json
@@ -15,16 +18,19 @@ from pathlib import Path
 import numpy as np
 from qonnx.custom_op.registry import getCustomOp
 
+from compiler.buildfolder import load_graph
 from compiler.estimate import macs
 from compiler.fileio import write_json
-from compiler.flow import BuildConfig, BuildError, load_graph, run_build
+from compiler.flow import BuildConfig, BuildError, run_build
 from compiler.sim import CppSim
 
+from bench import bnn_pynq as bnn_pynq_bench
 from bench import folding as folding_bench
+from bench import rtl as rtl_bench
 
 HERE = Path(__file__).parent
 MODELS = ["vgg10-w4a4", "vgg10"]
-PARTS = ["builds", "folding"]
+PARTS = ["builds", "folding", "bnn_pynq", "rtl"]
 
 
 def macs_per_frame(model):
@@ -32,14 +38,11 @@ def macs_per_frame(model):
     return sum(macs(getCustomOp(n))[0] for n in model.graph.node)
 
 
-def cppsim_fps(out, frames, naive=False):
-    """Frames/s of the build's cppsim on `frames` random in-range input frames; naive=True rebuilds it
-    with the synthesizable ap_int loop nests (DFK_NAIVE_CSIM) instead of the native paths."""
-    work = out / ("cppsim_naive" if naive else "cppsim")
-    sim = CppSim(load_graph(out, "minimize_bit_widths"), out / "hls", work, log=lambda *_: None,
-                 defines=["DFK_NAIVE_CSIM"] if naive else [])
-    if naive:
-        sim.build()
+def cppsim_fps(out, frames, synth=False):
+    """Frames/s of the build's cppsim on `frames` random in-range input frames; synth=True: of the one
+    the build compiled from the synthesizable ap_int loops (DFK_SYNTH_CSIM) instead of the fast paths."""
+    sim = CppSim(load_graph(out, "minimize_bit_widths"), out / "hls", out / ("cppsim_synth" if synth else "cppsim"),
+                 log=lambda *_: None, defines=["DFK_SYNTH_CSIM"] if synth else [])
     dtype = sim.streams[0].dtype
     rng = np.random.default_rng(0)
     x = rng.integers(dtype.min(), dtype.max() + 1, size=(frames, sim.streams[0].elems))
@@ -55,7 +58,7 @@ def bench_model(name, board, frames):
     total = time.time() - start
     estimates = json.loads((out / "report" / "estimates.json").read_text())
     stats = cppsim_fps(out, frames)
-    naive = cppsim_fps(out, max(2, frames // 16), naive=True)
+    synth = cppsim_fps(out, max(2, frames // 16), synth=True)
     macs = macs_per_frame(load_graph(out, "minimize_bit_widths"))
     return {
         "model": name, "board": board, "build_seconds": round(total, 1),
@@ -63,8 +66,8 @@ def bench_model(name, board, frames):
         "macs_per_frame": macs,
         "cppsim": {"frames": stats["frames"], "seconds": stats["seconds"], "frames_per_second": stats["fps"],
                    "mac_per_second": macs * stats["fps"]},
-        "cppsim_naive_ap_int": {"frames": naive["frames"], "frames_per_second": naive["fps"],
-                                "mac_per_second": macs * naive["fps"]},
+        "cppsim_synth": {"frames": synth["frames"], "frames_per_second": synth["fps"],
+                         "mac_per_second": macs * synth["fps"]},
         "estimate": {"fps": estimates["estimated_fps"], "LUT": estimates["totals"]["LUT"],
                      "BRAM36": estimates["totals"]["BRAM36"], "DSP": estimates["totals"]["DSP"],
                      "clock_mhz": estimates["clock_mhz"], "fits_board": estimates["fits_board"]},
@@ -87,6 +90,10 @@ def main(argv=None):
             results["models"] = [bench_model(m, args.board, args.frames) for m in args.models]
         if "folding" in args.parts:
             results["folding"] = folding_bench.run(HERE / "build")
+        if "bnn_pynq" in args.parts:
+            results["bnn_pynq"] = bnn_pynq_bench.run(HERE / "build")
+        if "rtl" in args.parts:
+            results["rtl"] = rtl_bench.run(HERE / "build")
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -94,12 +101,16 @@ def main(argv=None):
     if "builds" in args.parts:
         for r in results["models"]:
             print(f"{r['model']}: build {r['build_seconds']} s, cppsim {r['cppsim']['frames_per_second']:.1f} "
-                  f"frames/s ({r['cppsim']['mac_per_second'] / 1e6:.0f} M MAC/s; naive ap_int "
-                  f"{r['cppsim_naive_ap_int']['mac_per_second'] / 1e6:.0f} M MAC/s), "
+                  f"frames/s ({r['cppsim']['mac_per_second'] / 1e6:.0f} M MAC/s; synthesizable "
+                  f"loops {r['cppsim_synth']['mac_per_second'] / 1e6:.0f} M MAC/s), "
                   f"estimated {r['estimate']['fps']:.0f} fps with {r['estimate']['LUT']:.0f} LUT")
     if "folding" in args.parts:
         for case in results["folding"]:
             print(f"\n{folding_bench.table(case)}")
+    if "bnn_pynq" in args.parts:
+        print(f"\n{bnn_pynq_bench.table(results['bnn_pynq'])}")
+    if "rtl" in args.parts:
+        print(f"\n{rtl_bench.table(results['rtl'])}")
     print(f"written {path}")
     return 0
 

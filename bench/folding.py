@@ -13,8 +13,9 @@ from qonnx.custom_op.registry import getCustomOp
 
 import boards
 from compiler import folding, frontend
+from compiler.buildfolder import load_graph
 from compiler.estimate import estimate, macs
-from compiler.flow import BuildConfig, load_graph, run_build
+from compiler.flow import BuildConfig, run_build
 from compiler.folding.auto import NO_WEIGHT_STREAM_CAP
 from compiler.folding.optimize import kernel_supports
 

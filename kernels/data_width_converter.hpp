@@ -1,19 +1,30 @@
-// Stream data width converter (FINN op StreamingDataWidthConverter): repacks a frame of
-// IN_WORDS words of IN_W bits into words of OUT_W bits, lowest bits first. The frame's bit count
-// must be a multiple of OUT_W (FINN inserts converters only where it is).
+// Stream data width converter (FINN op StreamingDataWidthConverter): repacks a frame of IN_WORDS
+// words of IN_W bits into OUT_WORDS words of OUT_W bits, lowest bits first. The frame's bit count is
+// a multiple of both widths (FINN inserts converters only where it is).
+//
+// One II=1 loop over max(IN_WORDS, OUT_WORDS) iterations per frame (compiler/estimate/cycles.py):
+// each iteration moves a word on the side with more words and, when needed, one on the other side.
+// Pending bits wait in a buffer of IN_W + OUT_W - gcd(IN_W, OUT_W) bits (the larger width when one
+// divides the other): a word is read only while fewer than OUT_W bits are pending.
+// The configuration (CFG) holds IN_W, OUT_W, IN_WORDS and OUT_WORDS (per frame).
 #pragma once
 #include "stream_utils.hpp"
 
 namespace dfk {
 
-template <unsigned IN_W, unsigned OUT_W, unsigned IN_WORDS>
-void data_width_converter(hls::stream<ap_uint<IN_W>>& in, hls::stream<ap_uint<OUT_W>>& out, unsigned reps) {
-    static_assert((IN_W * IN_WORDS) % OUT_W == 0, "frame bits must be a multiple of the output width");
-#if DFK_NATIVE_CSIM
+constexpr unsigned gcd(unsigned a, unsigned b) { return b == 0 ? a : gcd(b, a % b); }
+
+template <typename CFG>
+void data_width_converter(hls::stream<ap_uint<CFG::IN_W>>& in, hls::stream<ap_uint<CFG::OUT_W>>& out,
+                          unsigned frames) {
+    constexpr unsigned IN_W = CFG::IN_W, OUT_W = CFG::OUT_W, IN_WORDS = CFG::IN_WORDS, OUT_WORDS = CFG::OUT_WORDS;
+    constexpr unsigned STEPS = IN_WORDS > OUT_WORDS ? IN_WORDS : OUT_WORDS;
+    static_assert(IN_W * IN_WORDS == OUT_W * OUT_WORDS, "a frame must have as many bits in as out");
+#if DFK_FAST_CSIM
     // C simulation: the same repacking on 64-bit chunks (shifting wide ap_uints is slow).
     constexpr unsigned IN_CHUNKS = (IN_W + 63) / 64, OUT_CHUNKS = (OUT_W + 63) / 64;
     constexpr unsigned CHUNKS = (IN_W + OUT_W + 63) / 64 + 1;
-    for (unsigned rep = 0; rep < reps; rep++) {
+    for (unsigned frame = 0; frame < frames; frame++) {
         uint64_t buffer[CHUNKS] = {};   // pending bits, lowest first
         unsigned pending = 0;
         for (unsigned i = 0; i < IN_WORDS; i++) {
@@ -40,21 +51,25 @@ void data_width_converter(hls::stream<ap_uint<IN_W>>& in, hls::stream<ap_uint<OU
             }
         }
     }
-    return;
-#endif
-    for (unsigned rep = 0; rep < reps; rep++) {
-        ap_uint<IN_W + OUT_W> buffer = 0;   // pending bits, lowest first
-        unsigned pending = 0;
-        for (unsigned i = 0; i < IN_WORDS; i++) {
-            buffer |= ap_uint<IN_W + OUT_W>(in.read()) << pending;
+#else
+    constexpr unsigned BUFFER_W = IN_W + OUT_W - gcd(IN_W, OUT_W);
+    ap_uint<BUFFER_W> buffer = 0;   // pending bits, lowest first
+    unsigned pending = 0;           // below OUT_W before a read, so a read fits
+    for (unsigned i = 0; i < frames * STEPS; i++) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = STEPS max = STEPS
+        DFK_CYCLE();
+        if (IN_WORDS >= OUT_WORDS || pending < OUT_W) {
+            buffer |= ap_uint<BUFFER_W>(in.read()) << pending;
             pending += IN_W;
-            while (pending >= OUT_W) {
-                out.write(ap_uint<OUT_W>(buffer.range(OUT_W - 1, 0)));
-                buffer >>= OUT_W;
-                pending -= OUT_W;
-            }
+        }
+        if (OUT_WORDS >= IN_WORDS || pending >= OUT_W) {
+            out.write(ap_uint<OUT_W>(buffer.range(OUT_W - 1, 0)));
+            buffer >>= OUT_W;
+            pending -= OUT_W;
         }
     }
+#endif
 }
 
 }  // namespace dfk

@@ -7,15 +7,16 @@
 #include <hls_stream.h>
 #include <cstdint>
 
-// C simulation takes native-integer shortcuts that compute the same values as the synthesizable
-// code, much faster. Define DFK_NAIVE_CSIM to simulate the synthesizable code itself.
-#if !defined(__SYNTHESIS__) && !defined(DFK_NAIVE_CSIM)
-#define DFK_NATIVE_CSIM 1
+// Two ways to run the kernels in C simulation. By default (DFK_FAST_CSIM is 1) some kernels take
+// native-integer shortcuts that compute the same values as their synthesizable loops, much faster.
+// Define DFK_SYNTH_CSIM to simulate the synthesizable loops themselves: the code Vitis HLS synthesizes.
+#if !defined(__SYNTHESIS__) && !defined(DFK_SYNTH_CSIM)
+#define DFK_FAST_CSIM 1
 #else
-#define DFK_NATIVE_CSIM 0
+#define DFK_FAST_CSIM 0
 #endif
 
-// Cycle counting for tests (with DFK_NAIVE_CSIM): DFK_CYCLE() marks one iteration of an II=1
+// Cycle counting for tests (with DFK_SYNTH_CSIM): DFK_CYCLE() marks one iteration of an II=1
 // pipelined loop, i.e. one clock cycle of the synthesized kernel.
 #ifdef DFK_COUNT_CYCLES
 namespace dfk {
@@ -41,7 +42,7 @@ template <typename T, int W>
 inline T get_lane(const ap_uint<W>& word, unsigned i) {
 #pragma HLS INLINE
     T value;
-#if DFK_NATIVE_CSIM
+#if DFK_FAST_CSIM
     if (W <= 64) return T(word.to_uint64() >> (i * T::width));   // cheaper than range()
 #endif
     value.range(T::width - 1, 0) = word.range((i + 1) * T::width - 1, i * T::width);
@@ -57,7 +58,7 @@ inline void set_lane(ap_uint<W>& word, unsigned i, const T& value) {
 
 }  // namespace dfk
 
-#if DFK_NATIVE_CSIM
+#if DFK_FAST_CSIM
 // C simulation only: convert whole words between packed lanes and native integers. Slicing an
 // ap_uint lane by lane costs more than the arithmetic; these touch each 64-bit chunk once.
 

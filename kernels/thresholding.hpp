@@ -2,7 +2,7 @@
 // out = ACT_VAL + #{t : x >= thresholds[t]} over NT ascending thresholds.
 #pragma once
 #include "stream_utils.hpp"
-#if DFK_NATIVE_CSIM
+#if DFK_FAST_CSIM
 #include <type_traits>
 #endif
 
@@ -11,7 +11,7 @@ namespace dfk {
 template <unsigned NT, int ACT_VAL, typename TA, typename TMem>
 inline int activate(const TA& x, const TMem* thresholds) {
 #pragma HLS INLINE
-#if DFK_NATIVE_CSIM
+#if DFK_FAST_CSIM
     // Exact comparisons on native integers: up to 256 thresholds a count the compiler vectorizes
     // (in 32 bits where that holds every value), beyond a branch-free binary search.
     const int64_t value = int64_t(x);
@@ -42,25 +42,32 @@ inline int activate(const TA& x, const TMem* thresholds) {
 #endif
 }
 
-// Standalone thresholding of C channels, PE per word: thresholds[pe][cf][t] belong to channel cf*PE+pe.
-template <unsigned C, unsigned PE, unsigned NT, int ACT_VAL, typename TI, typename TO, typename TMem>
-void thresholding(hls::stream<ap_uint<PE * TI::width>>& in, hls::stream<ap_uint<PE * TO::width>>& out,
-                  const TMem thresholds[PE][C / PE][NT], unsigned num_pixels) {
-    static_assert(C % PE == 0, "PE must divide the channel count");
+// Standalone thresholding (FINN op Thresholding) of C channels, PE per word, PIXELS words of C
+// channels per frame: thresholds[pe][cf][t] belong to channel cf*PE+pe. A frame takes PIXELS * C/PE
+// cycles. The configuration (CFG) holds C, PE, NT, ACT_VAL, PIXELS and the element types in_t, out_t.
+template <typename CFG, typename TMem>
+void thresholding(hls::stream<ap_uint<CFG::PE * CFG::in_t::width>>& in,
+                  hls::stream<ap_uint<CFG::PE * CFG::out_t::width>>& out,
+                  const TMem thresholds[CFG::PE][CFG::C / CFG::PE][CFG::NT], unsigned frames) {
+    typedef typename CFG::in_t TI;
+    typedef typename CFG::out_t TO;
+    constexpr unsigned PE = CFG::PE, CF = CFG::C / PE;
+    static_assert(CFG::C % PE == 0, "PE must divide the channel count");
 #pragma HLS ARRAY_PARTITION variable = thresholds complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = thresholds complete dim = 3
-    for (unsigned p = 0; p < num_pixels; p++) {
-        for (unsigned cf = 0; cf < C / PE; cf++) {
+    unsigned cf = 0;
+    for (unsigned i = 0; i < frames * CFG::PIXELS * CF; i++) {
 #pragma HLS PIPELINE II = 1
-            DFK_CYCLE();
-            const ap_uint<PE * TI::width> word = in.read();
-            ap_uint<PE * TO::width> result;
-            for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS LOOP_TRIPCOUNT min = CFG::PIXELS * CF max = CFG::PIXELS * CF
+        DFK_CYCLE();
+        const ap_uint<PE * TI::width> word = in.read();
+        ap_uint<PE * TO::width> result;
+        for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-                set_lane(result, pe, TO(activate<NT, ACT_VAL>(get_lane<TI>(word, pe), thresholds[pe][cf])));
-            }
-            out.write(result);
+            set_lane(result, pe, TO(activate<CFG::NT, CFG::ACT_VAL>(get_lane<TI>(word, pe), thresholds[pe][cf])));
         }
+        out.write(result);
+        cf = cf == CF - 1 ? 0 : cf + 1;
     }
 }
 

@@ -6,50 +6,62 @@
 // PE channels, lane s*PE + pe = position sf*SIMD + s of channel cf*PE + pe (FINN's VVAU layout: a
 // parallel window's word, or SIMD serial window words packed by a width converter). So a pixel
 // takes CF * SF cycles (SF = K/SIMD), FINN's get_exp_cycles.
-// weights[pe][cf * SF + sf][s] = W[cf * PE + pe][sf * SIMD + s]; thresholds[pe][cf][t] as in mvau.hpp.
+// weights[pe][cf * SF + sf][s] = W[cf * PE + pe][sf * SIMD + s], reshaped into one memory of CF * SF
+// words of PE * SIMD weights (FINN's estimate); thresholds[pe][cf][t] as in mvau.hpp.
+// The configuration (CFG) holds C, PE, SIMD, K, NT, ACT_VAL, PIXELS (output pixels per frame), the
+// element types in_t, weight_t, acc_t, out_t and MUL, the multiplier (FINN's resType).
 #pragma once
+#include "multiply.hpp"
 #include "thresholding.hpp"
 
 namespace dfk {
 
-template <unsigned C, unsigned PE, unsigned SIMD, unsigned K, unsigned NT, int ACT_VAL, typename TI, typename TW,
-          typename TA, typename TO, typename WMem, typename TMem>
-void vvau(hls::stream<ap_uint<SIMD * PE * TI::width>>& in, hls::stream<ap_uint<PE * TO::width>>& out,
-          const WMem weights[PE][(C / PE) * (K / SIMD)][SIMD], const TMem thresholds[PE][C / PE][NT > 0 ? NT : 1],
-          unsigned num_pixels) {
-    static_assert(C % PE == 0, "PE must divide the channel count");
-    static_assert(K % SIMD == 0, "SIMD must divide the kernel size");
-    constexpr unsigned CF = C / PE, SF = K / SIMD;
-#pragma HLS ARRAY_PARTITION variable = weights complete dim = 1
-#pragma HLS ARRAY_PARTITION variable = weights complete dim = 3
+template <typename CFG, typename WMem, typename TMem>
+void vvau(hls::stream<ap_uint<CFG::SIMD * CFG::PE * CFG::in_t::width>>& in,
+          hls::stream<ap_uint<CFG::PE * CFG::out_t::width>>& out,
+          const WMem weights[CFG::PE][(CFG::C / CFG::PE) * (CFG::K / CFG::SIMD)][CFG::SIMD],
+          const TMem thresholds[CFG::PE][CFG::C / CFG::PE][CFG::NT > 0 ? CFG::NT : 1], unsigned frames) {
+    typedef typename CFG::in_t TI;
+    typedef typename CFG::weight_t TW;
+    typedef typename CFG::acc_t TA;
+    typedef typename CFG::out_t TO;
+    constexpr unsigned PE = CFG::PE, SIMD = CFG::SIMD, CF = CFG::C / PE, SF = CFG::K / SIMD;
+    static_assert(CFG::C % PE == 0, "PE must divide the channel count");
+    static_assert(CFG::K % SIMD == 0, "SIMD must divide the kernel size");
+#pragma HLS ARRAY_RESHAPE variable = weights complete dim = 1
+#pragma HLS ARRAY_RESHAPE variable = weights complete dim = 3
 #pragma HLS ARRAY_PARTITION variable = thresholds complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = thresholds complete dim = 3
     TA acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete
-    for (unsigned p = 0; p < num_pixels; p++) {
-        for (unsigned cf = 0; cf < CF; cf++) {
-            for (unsigned sf = 0; sf < SF; sf++) {
+    unsigned cf = 0, sf = 0, address = 0;     // address = cf * SF + sf, the weight word
+    for (unsigned i = 0; i < frames * CFG::PIXELS * CF * SF; i++) {
 #pragma HLS PIPELINE II = 1
-                DFK_CYCLE();
-                const ap_uint<SIMD * PE * TI::width> word = in.read();
-                for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS LOOP_TRIPCOUNT min = CFG::PIXELS * CF * SF max = CFG::PIXELS * CF * SF
+        DFK_CYCLE();
+        const ap_uint<SIMD * PE * TI::width> word = in.read();
+        for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-                    TA sum = sf == 0 ? TA(0) : acc[pe];
-                    for (unsigned s = 0; s < SIMD; s++) {
+            TA sum = sf == 0 ? TA(0) : acc[pe];
+            for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                        sum += get_lane<TI>(word, s * PE + pe) * TW(weights[pe][cf * SF + sf][s]);
-                    }
-                    acc[pe] = sum;
-                }
-                if (sf == SF - 1) {
-                    ap_uint<PE * TO::width> result;
-                    for (unsigned pe = 0; pe < PE; pe++) {
-#pragma HLS UNROLL
-                        set_lane(result, pe, NT > 0 ? TO(activate<NT, ACT_VAL>(acc[pe], thresholds[pe][cf])) : TO(acc[pe]));
-                    }
-                    out.write(result);
-                }
+                sum += product<TI, TW, CFG::MUL>::of(get_lane<TI>(word, s * PE + pe), TW(weights[pe][address][s]));
             }
+            acc[pe] = sum;
+        }
+        if (sf == SF - 1) {
+            ap_uint<PE * TO::width> result;
+            for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+                set_lane(result, pe, CFG::NT > 0 ? TO(activate<CFG::NT, CFG::ACT_VAL>(acc[pe], thresholds[pe][cf]))
+                                                 : TO(acc[pe]));
+            }
+            out.write(result);
+        }
+        address = address == CF * SF - 1 ? 0 : address + 1;
+        if (++sf == SF) {
+            sf = 0;
+            cf = cf == CF - 1 ? 0 : cf + 1;
         }
     }
 }

@@ -20,6 +20,7 @@ quantized by one quantizer); the weights, so every dense figure, do not change.
 """
 import argparse
 import json
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -36,6 +37,8 @@ from qonnx.util.inference_cost import inference_cost
 import torch
 
 from models.calibration import calibrate
+from models.errors import add_verbose_flag, run_cli, writable_file
+from models.export import export_brevitas
 
 BASELINE_BOPS = 807_699_904          # VGG10 w8a8, the challenge's reference
 BASELINE_WEIGHT_BITS = 1_244_936
@@ -137,7 +140,6 @@ def format_table(name, cost):
 def model_cost(ref, checkpoint=None, input_shape=None):
     """Cost of a registry model, a .onnx file or file.py:function (as `make build` takes them), with
     trained weights from `checkpoint` or else a seeded fresh initialization."""
-    from compiler.frontend import export_brevitas
     from compiler.sources import load_source
 
     source = load_source(SimpleNamespace(model=ref, input_shape=input_shape))
@@ -163,14 +165,18 @@ def main(argv=None):
     parser.add_argument("--ckpt", default="", help="trained (or pruned) weights; default: fresh initialization")
     parser.add_argument("--input-shape", default="", help="one frame, e.g. 2,1024 (files only)")
     parser.add_argument("--out", default="", help="JSON file (default build/cost/<model>.json)")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
-    result = model_cost(args.model, args.ckpt or None, args.input_shape or None)
-    out = Path(args.out or f"build/cost/{_label(args.model)}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(format_table(args.model, result))
-    print(f"wrote {out}")
+
+    def run():
+        out = writable_file(args.out or f"build/cost/{_label(args.model)}.json", "OUT")
+        result = model_cost(args.model, args.ckpt or None, args.input_shape or None)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        print(format_table(args.model, result))
+        print(f"wrote {out}")
+
+    return run_cli(run, args.verbose, "models.cost")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

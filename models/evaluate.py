@@ -6,6 +6,7 @@ class, confusion matrix, frames) and accuracy_vs_snr.png in an output folder.
 """
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -13,6 +14,7 @@ from matplotlib.figure import Figure
 
 import models
 from models import radioml, train
+from models.errors import MissingFileError, add_verbose_flag, run_cli, writable_dir
 
 
 def evaluate_checkpoint(model_name, checkpoint=None, data_path=None, out_dir=None, log=print):
@@ -22,10 +24,10 @@ def evaluate_checkpoint(model_name, checkpoint=None, data_path=None, out_dir=Non
     train.require_trainable(spec)
     checkpoint = Path(checkpoint) if checkpoint else radioml.REPO_ROOT / "checkpoints" / f"{spec.name}.pt"
     if not checkpoint.is_file():
-        raise FileNotFoundError(f"checkpoint {checkpoint} not found: train it first "
-                                f"(make train MODEL={spec.name} [DATA=...]) or pass CKPT=path/to/weights.pt")
+        raise MissingFileError(f"checkpoint {checkpoint} not found: train it first "
+                               f"(make train MODEL={spec.name} [DATA=...]) or pass CKPT=path/to/weights.pt")
     data_path = Path(data_path) if data_path else radioml.ensure_synthetic()
-    out_dir = Path(out_dir) if out_dir else radioml.REPO_ROOT / "build" / "eval" / spec.name
+    out_dir = writable_dir(out_dir or radioml.REPO_ROOT / "build" / "eval" / spec.name, "OUT")
     model = train.load_checkpoint(checkpoint, spec)
     log(f"{spec.name}: evaluating {checkpoint} on the test split of {data_path}")
     report = {"model": spec.name, "checkpoint": str(checkpoint), "data": str(data_path),
@@ -70,9 +72,11 @@ def main(argv=None):
     parser.add_argument("--ckpt", help="checkpoint (default: checkpoints/MODEL.pt)")
     parser.add_argument("--data", help="RadioML 2018.01A HDF5 file (default: synthetic data)")
     parser.add_argument("--out", help="output folder (default: build/eval/MODEL)")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
-    train.exit_on_user_error(lambda: evaluate_checkpoint(args.model, args.ckpt, args.data, args.out))
+    return run_cli(lambda: evaluate_checkpoint(args.model, args.ckpt, args.data, args.out), args.verbose,
+                   "models.evaluate")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -27,6 +27,7 @@ zero counts as pruned, as in the challenge score.
 """
 import argparse
 import copy
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -38,6 +39,7 @@ from torch.nn.utils import prune
 
 import models
 from models import radioml, train
+from models.errors import MissingFileError, UserError, add_verbose_flag, run_cli, whole_number, writable_file
 
 CONV = (qnn.QuantConv1d, qnn.QuantConv2d)
 LINEAR = (qnn.QuantLinear,)
@@ -169,12 +171,13 @@ def prune_checkpoint(model_name, schedule_name, steps=None, checkpoint=None, dat
     schedule = SCHEDULES[schedule_name]
     steps = schedule.steps if steps is None else steps
     if not 1 <= steps <= (schedule.max_steps or steps):
-        raise ValueError(f"schedule '{schedule.name}' takes 1..{schedule.max_steps or 'any'} steps, not {steps}")
+        raise UserError(f"schedule '{schedule.name}' takes 1..{schedule.max_steps or 'any'} steps, not {steps}")
     checkpoint = Path(checkpoint) if checkpoint else radioml.REPO_ROOT / "checkpoints" / f"{spec.name}.pt"
     if not checkpoint.is_file():
-        raise FileNotFoundError(f"checkpoint {checkpoint} not found: pruning starts from trained weights; "
-                                f"train them first (make train MODEL={spec.name} DATA=...) or pass CKPT=")
-    out = Path(out) if out else radioml.REPO_ROOT / "checkpoints" / f"{spec.name}-{schedule.name}.pt"
+        raise MissingFileError(f"checkpoint {checkpoint} not found: pruning starts from trained weights; "
+                               f"train them first (make train MODEL={spec.name} DATA=...) or pass CKPT=")
+    # checked now, not after the fine-tuning
+    out = writable_file(out or radioml.REPO_ROOT / "checkpoints" / f"{spec.name}-{schedule.name}.pt", "OUT")
     path = Path(data_path) if data_path else radioml.ensure_synthetic()
     torch.manual_seed(seed)
 
@@ -218,20 +221,25 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m models.prune", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="vgg10", choices=models.names())
     parser.add_argument("--schedule", required=True, choices=sorted(SCHEDULES))
-    parser.add_argument("--steps", type=int,
+    parser.add_argument("--steps",
                         help="pruning steps (default: the seed's, " +
                              ", ".join(f"{s.name} {s.steps}" for s in SCHEDULES.values()) + ")")
     parser.add_argument("--ckpt", help="trained weights to prune (default: checkpoints/MODEL.pt)")
     train.add_recipe_arguments(parser)
     parser.add_argument("--out", help="pruned checkpoint (default: checkpoints/MODEL-SCHEDULE.pt)")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
     schedule = SCHEDULES[args.schedule]
-    recipe = train.recipe_from_args(args)
-    if recipe.name == "seed" and args.epochs is None:
-        recipe = replace(recipe, epochs=schedule.finetune_epochs)     # per step, the seed's
-    train.exit_on_user_error(lambda: prune_checkpoint(args.model, schedule.name, args.steps, args.ckpt, args.data,
-                                                      recipe, args.out, args.seed))
+
+    def run():
+        recipe = train.recipe_from_args(args)
+        if recipe.name == "seed" and args.epochs in (None, ""):
+            recipe = replace(recipe, epochs=schedule.finetune_epochs)     # per step, the seed's
+        steps = None if args.steps in (None, "") else whole_number(args.steps, "STEPS")
+        prune_checkpoint(args.model, schedule.name, steps, args.ckpt, args.data, recipe, args.out, args.seed)
+
+    return run_cli(run, args.verbose, "models.prune")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

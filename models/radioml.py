@@ -12,6 +12,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+try:
+    from models.errors import MissingFileError, UserError
+except ImportError:     # a copy beside the build's PYNQ driver, on a board without this project
+    MissingFileError, UserError = FileNotFoundError, ValueError
+
 # The corrected label order (the archive's classes.txt is wrong).
 CLASSES = ("OOK", "4ASK", "8ASK", "BPSK", "QPSK", "8PSK", "16PSK", "32PSK", "16APSK", "32APSK",
            "64APSK", "128APSK", "16QAM", "32QAM", "64QAM", "128QAM", "256QAM", "AM-SSB-WC",
@@ -27,6 +32,10 @@ CHUNK_FRAMES = 32768        # frames a FrameStream reads at once: 256 MB of 1024
 
 _GET_DATA = ("get GOLD_XYZ_OSC.0001_1024.hdf5 (RadioML 2018.01A) from https://www.deepsig.ai/datasets "
              "and pass its path, or omit DATA to train and test on synthetic data")
+
+
+class DataError(UserError):
+    """A data file that is not RadioML 2018.01A data as the loader expects it."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,10 +79,14 @@ class FrameStream:
     def __init__(self, path, split, snr_min=None, limit=None, length=None, seed=0, chunk_frames=CHUNK_FRAMES):
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"RadioML file {self.path} not found: {_GET_DATA}")
-        with h5py.File(self.path, "r") as f:
-            xs, _, snr = _checked_datasets(f, self.path)
-            frame_length = xs.shape[1]
+            raise MissingFileError(f"RadioML file {self.path} not found: {_GET_DATA}")
+        try:
+            with h5py.File(self.path, "r") as f:
+                xs, _, snr = _checked_datasets(f, self.path)
+                frame_length = xs.shape[1]
+        except OSError as error:            # not HDF5, or truncated
+            raise DataError(f"{self.path} is not a readable HDF5 file ({error}); expected RadioML 2018.01A "
+                            "(GOLD_XYZ_OSC.0001_1024.hdf5)") from None
         rows = _split_rows(len(snr), split)
         if snr_min is not None:
             rows = rows[snr[rows] >= snr_min]
@@ -81,7 +94,7 @@ class FrameStream:
             rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
         self.length = frame_length if length is None else length
         if not 0 < self.length <= frame_length:
-            raise ValueError(f"length {self.length} is outside 1..{frame_length}, the frame length of {self.path}")
+            raise DataError(f"length {self.length} is outside 1..{frame_length}, the frame length of {self.path}")
         self.rows, self.snr = rows, snr[rows]
         self.chunk_frames = chunk_frames
 
@@ -123,21 +136,21 @@ def _checked_datasets(f, path):
     expected = "X (N, L, 2), Y (N, 24) one-hot, Z (N, 1) SNR, modulation-major then SNR -20..30 dB"
     missing = [k for k in "XYZ" if k not in f]
     if missing:
-        raise ValueError(f"{path} has no dataset {', '.join(missing)}; expected {expected}")
+        raise DataError(f"{path} has no dataset {', '.join(missing)}; expected {expected}")
     xs, ys, zs = f["X"], f["Y"], f["Z"]
     n = xs.shape[0]
     if xs.ndim != 3 or xs.shape[2] != 2 or ys.shape != (n, len(CLASSES)) or zs.shape[0] != n:
-        raise ValueError(f"{path} has X {xs.shape}, Y {ys.shape}, Z {zs.shape}; expected {expected}")
+        raise DataError(f"{path} has X {xs.shape}, Y {ys.shape}, Z {zs.shape}; expected {expected}")
     pairs = len(CLASSES) * len(SNRS)
     if n == 0 or n % pairs:
-        raise ValueError(f"{path} has {n} frames, not a positive multiple of {pairs} "
-                         f"(24 modulations x 26 SNRs); expected {expected}")
+        raise DataError(f"{path} has {n} frames, not a positive multiple of {pairs} "
+                        f"(24 modulations x 26 SNRs); expected {expected}")
     snr = zs[:].reshape(n).astype(np.int64)
     # The split relies on the row order, so check it on the first frame of every pair.
     fpp = n // pairs
     if (not np.array_equal(snr[::fpp], np.tile(SNRS, len(CLASSES)))
             or not np.array_equal(ys[::fpp].argmax(axis=1), np.repeat(np.arange(len(CLASSES)), len(SNRS)))):
-        raise ValueError(f"{path} rows are not in RadioML order; expected {expected}")
+        raise DataError(f"{path} rows are not in RadioML order; expected {expected}")
     return xs, ys, snr
 
 

@@ -5,6 +5,8 @@ from typing import Callable
 
 from torch import nn
 
+from models.errors import UserError
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -13,7 +15,7 @@ class ModelSpec:
     input_shape: tuple          # one frame, without the batch dimension, e.g. (2, 1024)
     description: str
     topk: int = 0               # >0: the hardware ends in a TopK(k) label select instead of raw scores
-    dataset: str = "radioml"    # its data: radioml (RadioML 2018.01A layout), cifar10 or image (3xHxW)
+    dataset: str = "radioml"    # its data: radioml (RadioML 2018.01A layout), mnist, cifar10 or image (3xHxW)
     train_snr_min: int = -20    # train only on frames with SNR >= this (dB), as the seed did
     # model-specific facts: weight_decay (training); for a model that is the FPGA part of another:
     # host_pool (the host averages this many consecutive samples first) and full_model + submodule
@@ -30,6 +32,20 @@ def _build(module, cls, **kwargs):
 
 def _vgg10(**kwargs):
     return _build("vgg10", "VGG10", **kwargs)
+
+
+def _bnn_pynq_specs():
+    """FINN's BNN-PYNQ networks from brevitas_examples (models/bnn_pynq.py), each with a TopK(1) head."""
+    from models import bnn_pynq
+
+    layers = {"tfc": "MLP 784-64-64-64-10", "sfc": "MLP 784-256-256-256-10", "lfc": "MLP 784-1024-1024-1024-10",
+              "cnv": "CNV: 6 conv3x3 (64-64-128-128-256-256, 2 max pools) + 512-512-10 dense"}
+    for name, config in bnn_pynq.CONFIGS.items():
+        family, bits = name.split("-")
+        data = "CIFAR-10" if bnn_pynq.dataset(name) == "cifar10" else "MNIST"
+        yield ModelSpec(name, _build("bnn_pynq", "build", name=name), bnn_pynq.input_shape(name),
+                        f"BNN-PYNQ {family.upper()}-{bits.upper()} ({config} of brevitas_examples), {data}: "
+                        f"{layers[family]}", topk=1, dataset=bnn_pynq.dataset(name))
 
 
 _SPECS = {s.name: s for s in [
@@ -72,6 +88,7 @@ _SPECS = {s.name: s for s in [
     ModelSpec("ultranet", _build("mixq", "UltraNet"), (3, 160, 320),
               "DeepBurning-MixQ UltraNet, DAC-SDC detection: 8 conv3x3 + conv1x1 64->36, bitw 4x9 "
               "bita 8,4,...", dataset="image"),
+    *_bnn_pynq_specs(),
 ]}
 
 
@@ -83,5 +100,5 @@ def get(name):
     try:
         return _SPECS[name]
     except KeyError:
-        raise KeyError(f"unknown model '{name}'; known models: {', '.join(names())} "
+        raise UserError(f"unknown model '{name}'; known models: {', '.join(names())} "
                        f"(or pass a .onnx file or path/to/file.py:function)") from None

@@ -31,8 +31,11 @@ from brevitas.quant_tensor import QuantTensor
 from torch import nn
 
 import models
-from models import radioml
+from models import images, radioml
 from models.calibration import calibrate
+from models.errors import (
+    MissingFileError, UserError, add_verbose_flag, positive_number, run_cli, whole_number, writable_file,
+)
 
 EVAL_BATCH = 256
 LOG_EVERY = 100             # batches between progress lines inside an epoch
@@ -82,7 +85,7 @@ def untrainable_reason(spec):
 def require_trainable(spec):
     reason = untrainable_reason(spec)
     if reason:
-        raise ValueError(reason)
+        raise UserError(reason)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,8 +155,8 @@ def fit(model, stream, test_path, recipe, weight_decay=0.0, loss_fn=cross_entrop
     its best epoch; on_best(metrics) is called at each new best (to write a checkpoint). Returns the
     best epoch's evaluation with "epoch" and the per-epoch "history"."""
     if recipe.epochs < 1 or recipe.batch_size < 2 or len(stream) < 2:
-        raise ValueError(f"nothing to train: {recipe.epochs} epochs of batch size {recipe.batch_size} on "
-                         f"{len(stream)} frames of {stream.path} (each needs at least 1, 2 and 2)")
+        raise UserError(f"nothing to train: {recipe.epochs} epochs of batch size {recipe.batch_size} on "
+                        f"{len(stream)} frames of {stream.path} (each needs at least 1, 2 and 2)")
     optimizer, scheduler = optimizer_and_scheduler(model, recipe, weight_decay)
     shuffle = torch.Generator().manual_seed(seed)
     best, best_state, history = None, None, []
@@ -201,6 +204,9 @@ def _train_epoch(model, optimizer, stream, batch_size, generator, loss_fn, log):
 
 
 CALIBRATION_BATCHES = 4
+# Image classifiers calibrate on more frames: BatchNorm's running statistics move 10 % of the way per
+# batch, and a binarized network's signs depend on them.
+IMAGE_CALIBRATION_FRAMES, IMAGE_CALIBRATION_BATCH = 512, 32
 
 
 def train(spec_or_name, data_path=None, recipe=QUICK, seed=0, log=print, out=None):
@@ -241,9 +247,10 @@ def weights_for_build(spec_or_name, out, data_path=None, log=print):
     - a RadioML classifier: trained with the quick recipe;
     - the FPGA part of a larger model (extra full_model + submodule): the full model is trained and
       its submodule's weights are kept;
-    - a model of another dataset (no data here): BatchNorm statistics and activation scales are
-      calibrated on seeded random frames, not trained, so its outputs mean nothing but exercise
-      every layer."""
+    - a model of another dataset: BatchNorm statistics and activation scales are calibrated, not
+      trained, so its outputs mean nothing but exercise every layer: on MNIST or CIFAR-10 frames
+      (of DATA, else synthetic ones that look like them, models/images.py), on seeded random frames
+      for other data."""
     spec = _spec(spec_or_name)
     full_name = spec.extra.get("full_model")
     if full_name:
@@ -252,6 +259,14 @@ def weights_for_build(spec_or_name, out, data_path=None, log=print):
         part = getattr(load_checkpoint(full_out, full_name), spec.extra["submodule"])
         save_checkpoint(out, spec, part, {**metrics, "from": full_name})
         log(f"{spec.name}: weights of {full_name}.{spec.extra['submodule']}")
+    elif spec.dataset in images.SHAPES:
+        frames, described = images.frames_for(spec.dataset, data_path, IMAGE_CALIBRATION_FRAMES)
+        log(f"{spec.name}: calibrating BatchNorm and quantizer statistics on {described}; untrained, so "
+            "its predictions are meaningless, the hardware check is not")
+        torch.manual_seed(0)
+        batches = -(-len(frames) // IMAGE_CALIBRATION_BATCH)      # DATA may hold fewer frames
+        model = calibrate(spec.build(), spec.input_shape, batches, IMAGE_CALIBRATION_BATCH, frames=frames)
+        save_checkpoint(out, spec, model, {"calibrated_on": described})
     elif spec.dataset != "radioml":
         log(f"{spec.name}: no {spec.dataset} data here; calibrating BatchNorm and quantizer statistics on "
             "random frames (untrained: predictions are meaningless, the hardware check is not)")
@@ -288,14 +303,40 @@ def save_checkpoint(path, spec, model, metrics):
     write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
+def read_checkpoint(path):
+    """The dict torch.save wrote to `path` ({state_dict, ...}); a UserError if it is missing or is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"checkpoint {path} not found")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:      # torch's several error types come with advice that does not apply here
+        raise UserError(f"checkpoint {path} cannot be read ({type(error).__name__}): it is not a file torch.save "
+                        "wrote, or it is truncated or corrupt") from None
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
+        raise UserError(f"checkpoint {path} holds no state_dict: expected a checkpoint as make train writes it "
+                        "({model, state_dict, ...})")
+    return checkpoint
+
+
+def load_weights(module, checkpoint, path, model_name):
+    """Load a read_checkpoint() dict into `module`; a UserError if its weights do not fit."""
+    try:
+        module.load_state_dict(checkpoint["state_dict"])
+    except (RuntimeError, ValueError, KeyError) as error:
+        summary = " ".join(str(error).split())
+        raise UserError(f"checkpoint {path} does not fit model '{model_name}': "
+                        f"{summary[:300]}{'...' if len(summary) > 300 else ''}") from None
+
+
 def load_checkpoint(path, spec):
     """The model of `spec` (a ModelSpec or registry name) with the checkpoint's weights, in eval mode."""
     spec = _spec(spec)
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    checkpoint = read_checkpoint(path)
     if checkpoint.get("model") != spec.name:
-        raise ValueError(f"checkpoint {path} holds model '{checkpoint.get('model')}', not '{spec.name}'")
+        raise UserError(f"checkpoint {path} holds model '{checkpoint.get('model')}', not '{spec.name}'")
     model = spec.build()
-    model.load_state_dict(checkpoint["state_dict"])
+    load_weights(model, checkpoint, path, spec.name)
     return model.eval()
 
 
@@ -308,42 +349,45 @@ def add_recipe_arguments(parser):
     parser.add_argument("--recipe", choices=sorted(RECIPES),
                         help="seed: the seeds' full recipe (default with --data); quick: a short CPU run "
                              "(default on synthetic data)")
-    parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
-    parser.add_argument("--batch-size", type=int, help="override the recipe's batch size")
-    parser.add_argument("--max-batches", type=int, help="override the recipe's batches per epoch (0: all)")
-    parser.add_argument("--lr", type=float, help="override the recipe's learning rate")
-    parser.add_argument("--seed", type=int, default=0)
+    # checked by recipe_from_args, so that a wrong value names its legal range
+    parser.add_argument("--epochs", help="override the recipe's epochs")
+    parser.add_argument("--batch-size", help="override the recipe's batch size")
+    parser.add_argument("--max-batches", help="override the recipe's batches per epoch (0: all)")
+    parser.add_argument("--lr", help="override the recipe's learning rate")
+    parser.add_argument("--seed", default="0")
 
 
 def recipe_from_args(args):
-    """The recipe named by --recipe (default: seed on real data, quick on synthetic) with the overrides."""
+    """The recipe named by --recipe (default: seed on real data, quick on synthetic) with the overrides,
+    each checked. Checks --seed too, and makes it an int."""
+    args.seed = whole_number(args.seed, "--seed", minimum=0)
     recipe = RECIPES[args.recipe or ("seed" if args.data else "quick")]
-    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
-    recipe = replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
-    if args.max_batches is not None:
-        recipe = replace(recipe, max_batches=args.max_batches or None)
+    overrides = {"epochs": lambda: whole_number(args.epochs, "--epochs"),
+                 "batch_size": lambda: whole_number(args.batch_size, "--batch-size", minimum=2),
+                 "lr": lambda: positive_number(args.lr, "--lr")}
+    recipe = replace(recipe, **{k: check() for k, check in overrides.items() if getattr(args, k) not in (None, "")})
+    if args.max_batches not in (None, ""):
+        recipe = replace(recipe, max_batches=whole_number(args.max_batches, "--max-batches", minimum=0) or None)
     return recipe
-
-
-def exit_on_user_error(run):
-    """Call run(); a wrong model, data file or checkpoint (ValueError, FileNotFoundError) ends the
-    command with its message instead of a traceback, as in `python -m compiler`."""
-    try:
-        run()
-    except (ValueError, FileNotFoundError) as error:
-        sys.exit(f"error: {error}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="vgg10", choices=models.names())
     add_recipe_arguments(parser)
-    parser.add_argument("--out", help="checkpoint path (default: checkpoints/MODEL.pt in the repo)")
+    parser.add_argument("--out", help="checkpoint path (default: checkpoints/MODEL.pt in the repo; make: CKPT=)")
+    add_verbose_flag(parser)
     args = parser.parse_args(argv)
-    out = args.out or radioml.REPO_ROOT / "checkpoints" / f"{args.model}.pt"
-    exit_on_user_error(lambda: train(args.model, data_path=args.data, recipe=recipe_from_args(args),
-                                     seed=args.seed, out=out))
+
+    def run():
+        recipe = recipe_from_args(args)
+        require_trainable(models.get(args.model))
+        # checked now, not after hours of training
+        out = writable_file(args.out or radioml.REPO_ROOT / "checkpoints" / f"{args.model}.pt", "CKPT")
+        train(args.model, data_path=args.data, recipe=recipe, seed=args.seed, out=out)
+
+    return run_cli(run, args.verbose, "models.train")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -14,7 +14,8 @@ from qonnx.custom_op.general.multithreshold import multithreshold as qonnx_multi
 from compiler import verify
 from compiler.driver.runtime.accelerator import (Accelerator, DriverError, StreamFormat, multithreshold,
                                                  topk_indices)
-from compiler.flow import BuildConfig, load_graph
+from compiler.buildfolder import load_graph
+from compiler.flow import BuildConfig
 from compiler.sources import load_source
 from models import radioml
 from test_board_project import tiny_build_dir

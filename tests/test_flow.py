@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from compiler.__main__ import main as cli
-from compiler.flow import STEPS, Build, BuildConfig, BuildError, load_graph, run_build, run_verification
-from compiler.folding import FoldingSpace, apply, extract, resource_budget
+from compiler.buildfolder import load_graph
+from compiler.flow import STEPS, Build, BuildConfig, BuildError, run_build, run_verification
 from compiler.sources import load_source
 from compiler.sim import CppSim
 
@@ -22,12 +22,15 @@ def tiny_build(tmp_path_factory):
 
 
 def test_build_folder_has_every_artefact(tiny_build):
-    for name in ["model.qonnx.onnx", "folding.json", "report/estimates.json", "hls/top.cpp", "hls/top.hpp",
-                 "hls/synth.tcl", "hls/kernels/mvau.hpp", "cppsim/cppsim", "verification.json",
-                 "time_per_step.json", "build.log", "status.json"]:
+    for name in ["model.qonnx.onnx", "folding.json", "report/estimates.json", "report/summary.md",
+                 "report/rtlsim.json", "hls/top.cpp", "hls/top.hpp", "hls/synth.tcl", "hls/kernels/mvau.hpp",
+                 "cppsim/cppsim", "cppsim_synth/cppsim", "rtl/accel_axi.sv", "rtl/accel_top.sv", "rtl/lib/mvau.sv", "rtl/sources.f",
+                 "rtlsim/performance.json", "steps/fifo_sizing.json", "verification.json", "time_per_step.json", "report/synth.json",
+                 "build.log", "status.json"]:
         assert (tiny_build / name).exists(), name
     steps = sorted(p.name for p in (tiny_build / "steps").glob("*.onnx"))
-    assert steps[0] == "01_export.onnx" and steps[-1] == "09_minimize_bit_widths.onnx"
+    assert steps[0] == "01_export.onnx" and steps[-1] == "10_fifo_sizing.onnx"
+    assert any(p.name.startswith("MVAU_hls") for p in (tiny_build / "rtl").glob("*.sv"))
     layers = sorted(p.stem for p in (tiny_build / "hls" / "layers").glob("*.cpp"))
     assert any(name.startswith("MVAU_hls") for name in layers)
     assert any(p.name.startswith("MVAU_hls") for p in (tiny_build / "hls" / "params").glob("*.h"))
@@ -40,10 +43,15 @@ def test_verification_is_integer_exact_on_every_stage(tiny_build):
     assert record["reference"] == "pytorch" and record["ok"]
     stages = {s["stage"]: s for s in record["stages"]}
     assert list(stages) == ["pytorch_float32", "qonnx_export", "finn_onnx", "streamline", "hw_graph", "cppsim",
-                            "hw_graph_vs_streamline", "cppsim_vs_hw_graph"]
+                            "cppsim_synth", "rtlsim", "hw_graph_vs_streamline", "cppsim_vs_hw_graph",
+                            "cppsim_synth_vs_cppsim", "rtlsim_vs_cppsim"]
+    assert record["rtlsim_run"]["in_gap"] > 0 and record["rtlsim_run"]["out_stall"] > 0
     # 4-bit activations over short sums: no float evaluation lands on a rounding boundary here.
-    assert record["boundary_frames"] == []
-    assert all(s["ok"] and s["max_abs_diff"] < 0.5 and s["frames"] == 8 for s in stages.values())
+    assert record["boundary_frames"] == [] and record["exact_frames"] == 8
+    # the synthesizable loops (cppsim_synth) on the default 2 frames, the others on all 8
+    assert all(s["ok"] and s["max_abs_diff"] < 0.5 and s["frames"] == (2 if "synth" in name else 8)
+               for name, s in stages.items())
+    assert "8 of 8 frames exact against pytorch, 0 on a rounding boundary" in (tiny_build / "build.log").read_text()
     assert record["distinct_predictions"] > 1
 
 
@@ -52,6 +60,26 @@ def test_estimates_report_meets_the_target(tiny_build):
     assert report["estimated_fps"] >= 20000
     assert report["fits_board"] is True
     assert {layer["name"] for layer in report["layers"]} >= {"MVAU_hls_0", "MVAU_hls_1"}
+    assert len(report["fifos"]) == len(report["layers"]) - 1 and all(f["LUT"] > 0 for f in report["fifos"])
+
+
+def test_rtlsim_measures_the_estimated_interval_with_sized_fifos(tiny_build):
+    """The build's rtlsim reaches the estimated bottleneck's cycles per frame, with the FIFO depths of
+    FIFO sizing, which folding.json and the HLS STREAM pragmas hold too."""
+    measured = json.loads((tiny_build / "rtlsim" / "performance.json").read_text())
+    estimated = json.loads((tiny_build / "report" / "estimates.json").read_text())
+    assert measured["interval_cycles"] == estimated["max_cycles"]
+    assert 0 < measured["latency_cycles"] <= estimated["critical_path_cycles"]
+    bottleneck = next(layer for layer in measured["layers"] if layer["name"] == estimated["bottleneck"])
+    assert bottleneck["busy"] > 0.5
+    sizing = json.loads((tiny_build / "steps" / "fifo_sizing.json").read_text())
+    assert sizing["sized_interval_cycles"] == sizing["interval_cycles"] == measured["interval_cycles"]
+    applied = json.loads((tiny_build / "folding.json").read_text())
+    top = (tiny_build / "hls" / "top.cpp").read_text()
+    for fifo in sizing["fifos"]:
+        assert applied[fifo["consumer"]]["inFIFODepths"][0] == fifo["depth"]
+        assert f"depth = {fifo['depth']}" in top
+    assert "Measured in rtlsim" in (tiny_build / "report" / "summary.md").read_text()
 
 
 def test_rebuild_skips_done_steps_and_honours_an_edited_folding(tiny_build):
@@ -69,18 +97,31 @@ def test_rebuild_skips_done_steps_and_honours_an_edited_folding(tiny_build):
     assert "[specialize_layers] up to date" in tail and "[folding] running" in tail and "[verify] running" in tail
     applied = json.loads((tiny_build / "folding.json").read_text())
     assert applied["MVAU_hls_0"]["PE"] == 1 and applied["MVAU_hls_0"]["SIMD"] == 1
-    assert re.search(r"dfk::mvau<\d+, \d+, 1, 1,", (tiny_build / "hls" / "layers" / "MVAU_hls_0.cpp").read_text())
+    params = (tiny_build / "hls" / "params" / "MVAU_hls_0.h").read_text()
+    assert "static const unsigned SIMD = 1;" in params and "static const unsigned PE = 1;" in params
 
 
 def test_without_folding_or_target_the_fastest_folding_within_the_default_budget(tiny_build, tmp_path):
+    from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
+    from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
+    from qonnx.custom_op.registry import getCustomOp
+
+    from compiler.estimate import estimate
+    from compiler.estimate.cycles import layer_cycles
+
     out = tmp_path / "default"
     shutil.copytree(tiny_build, out)
     (out / "folding.json").unlink()
     config = BuildConfig(model="tiny", board="pynq-z2", out_dir=out, frames=8)
     run_build(config, stop_after="folding")
-    space = FoldingSpace(load_graph(out, "specialize_layers"), config.board_info.part)
-    fastest = space.fastest_within(resource_budget(config.board_info))    # 80 %: see test_resource_budget
-    assert extract(load_graph(out, "folding")) == extract(apply(load_graph(out, "specialize_layers"), fastest.config))
+    folded = load_graph(out, "folding")
+    # The first layer pads 64 two-channel samples to 66; no folding emits more than one (whole) sample
+    # per cycle, so 66 cycles per frame is the fastest there is, and it fits 80 % of the Pynq-Z2.
+    assert max(layer_cycles(getCustomOp(node)) for node in folded.graph.node) == 66
+    board = config.board_info
+    with_converters = folded.transform(InsertDWC()).transform(SpecializeLayers(board.part))
+    layers = estimate(with_converters, board)["layers"]
+    assert sum(layer["LUT"] for layer in layers) <= 0.8 * board.resources["LUT"]
     assert "fastest throughput within the resource budget (no FOLDING or TARGET_FPS given)" in \
         (out / "build.log").read_text()
 
@@ -122,9 +163,11 @@ class _QuietLog:
 
 def test_onnx_file_model_builds_against_its_own_graph(tiny_build, tmp_path):
     out = run_build(BuildConfig(model=str(tiny_build / "model.qonnx.onnx"), board="ultra96", out_dir=tmp_path / "o",
-                                frames=4, target_fps=20000))
+                                frames=4, target_fps=20000, synth="0"))
     record = json.loads((out / "verification.json").read_text())
     assert record["reference"] == "qonnx_export" and record["ok"]
+    assert json.loads((out / "report" / "synth.json").read_text()) == {"skipped": "SYNTH=0"}
+    assert "Not synthesized: SYNTH=0." in (out / "report" / "summary.md").read_text()
 
 
 def test_python_file_model_with_an_unsupported_layer_is_named(tmp_path):

@@ -72,14 +72,11 @@ def test_legal_values(op_type, attrs, expected):
 def test_mvau_legal_values_cover_memory_attributes():
     legal = legal_values(inst("MVAU_hls", MW=8, MH=8, PE=1, SIMD=1, inputDataType="INT4", weightDataType="INT4",
                               outputDataType="INT16"))
-    assert legal["runtime_writeable_weights"] == [0, 1]
+    # our kernels keep the weights in ROMs the bitstream initialises: on chip, not writeable, not URAM
+    assert legal["runtime_writeable_weights"] == [0]
     assert legal["resType"] == ["auto", "dsp", "lut"]
-    assert "internal_decoupled" in legal["mem_mode"]
-    # URAM weights need runtime-writeable weights on every non-Versal part
-    assert "ultra" not in legal["ram_style"]
-    writeable = inst("MVAU_hls", MW=8, MH=8, PE=1, SIMD=1, inputDataType="INT4", weightDataType="INT4",
-                     outputDataType="INT16", runtime_writeable_weights=1)
-    assert "ultra" in legal_values(writeable)["ram_style"]
+    assert legal["mem_mode"] == ["internal_decoupled", "internal_embedded"]
+    assert legal["ram_style"] == ["auto", "block", "distributed"]
 
 
 def test_ops_without_folding_have_no_legal_values():
@@ -182,6 +179,13 @@ def test_unknown_attribute_names_the_op_and_its_attributes():
     assert mvau_line.startswith('  conv0 (MVAU_hls): "MW" is not a folding attribute of MVAU_hls')
 
 
+def test_a_boolean_is_not_taken_as_an_integer():
+    with pytest.raises(FoldingError) as err:
+        folding.validate(tiny_cnn(), {"conv0": {"PE": True}, "act1": {"PE": False}})
+    assert problems_of(err) == ["  conv0 (MVAU_hls): PE=true has the wrong type: expected an integer",
+                                "  act1 (Thresholding_rtl): PE=false has the wrong type: expected an integer"]
+
+
 @pytest.mark.parametrize("node,attr,value,reason,legal", [
     ("conv0", "PE", 3, "PE must divide MH=8", "1, 2, 4, 8"),
     ("conv0", "SIMD", 4, "SIMD must divide MW=6", "1, 2, 3, 6"),
@@ -195,10 +199,12 @@ def test_unknown_attribute_names_the_op_and_its_attributes():
     ("top1", "PE", 3, "PE must divide Labels=4", "1, 2, 4"),
     ("conv0", "ram_style", "bram", "MVAU_hls knows only the values below",
      '"auto", "block", "distributed"'),
-    ("conv0", "ram_style", "ultra", "URAM weights need runtime_writeable_weights=1",
+    ("conv0", "ram_style", "ultra", "ROMs the bitstream initialises, which UltraRAM cannot be",
      '"auto", "block", "distributed"'),
-    ("conv0", "mem_mode", "decoupled", "MVAU_hls knows only", '"dynamic", "external", "external_mem", '
-                                                               '"internal_decoupled", "internal_embedded"'),
+    ("conv0", "mem_mode", "decoupled", "MVAU_hls knows only", '"internal_decoupled", "internal_embedded"'),
+    ("conv0", "mem_mode", "external", "our kernels keep its constants on chip",
+     '"internal_decoupled", "internal_embedded"'),
+    ("conv0", "runtime_writeable_weights", 1, "not writeable at run time", "0"),
 ])
 def test_illegal_value_names_node_attribute_value_and_legal_values(node, attr, value, reason, legal):
     with pytest.raises(FoldingError) as err:

@@ -14,6 +14,7 @@ from qonnx.util.basic import qonnx_make_model
 import boards
 from compiler import codegen, verify
 from compiler.codegen import KERNELS_DIR
+from compiler.estimate.cycles import layer_cycles
 from compiler.sim import CppSim
 from compiler.sim.cppsim import ap_types_include_dir
 from compiler.verify import generic_ops, run_graph, to_stream_order
@@ -23,10 +24,10 @@ BOARD = boards.get("pynq-z2")
 FRAMES = 3
 
 
-@pytest.fixture(params=[False, True], ids=["native", "naive"])
-def naive(request):
-    """Every kernel is checked twice: with the native C-simulation shortcuts and with the
-    synthesizable code itself (DFK_NAIVE_CSIM)."""
+@pytest.fixture(params=[False, True], ids=["fast", "synth"])
+def synth(request):
+    """Every kernel is checked twice: with the fast C-simulation shortcuts and with the
+    synthesizable code itself (DFK_SYNTH_CSIM)."""
     return request.param
 
 
@@ -37,15 +38,11 @@ def random_values(rng, dtype, shape):
     return rng.integers(dtype.min(), dtype.max() + 1, size=shape).astype(np.float32)
 
 
-def bipolar_as_bits(values, dtype):
-    """A BIPOLAR stream carries -1/+1 as one bit, 0/1 (FINN's packing)."""
-    return (values + 1) // 2 if dtype == DataType["BIPOLAR"] else values
-
-
-def check(model, tmp_path, input_dtype, seed=0, naive=False, count_cycles=()):
+def check(model, tmp_path, input_dtype, seed=0, synth=False):
     """Run FRAMES random frames through FINN's execution and our cppsim; they must agree exactly.
-    naive=True simulates the synthesizable loop nests instead of the native C-simulation paths; then
-    the layers named in count_cycles must also run FINN's get_exp_cycles() loop iterations per frame."""
+    synth=True simulates the synthesizable loops instead of the fast C-simulation paths; then every
+    layer must also run its cycle model's loop iterations per frame (each iteration of an II=1 loop
+    is a cycle), so each kernel test is a trip-count test too."""
     model.set_tensor_datatype(model.graph.input[0].name, DataType[input_dtype])
     model = model.transform(InferShapes()).transform(InferDataTypes())
     rng = np.random.default_rng(seed)
@@ -53,20 +50,22 @@ def check(model, tmp_path, input_dtype, seed=0, naive=False, count_cycles=()):
     frames = random_values(rng, input_dtype, (FRAMES, *shape[1:]))
     expected = verify.run_graph(verify.generic_ops(model), frames)
     codegen.generate(model, tmp_path / "hls", BOARD, 100)
-    defines = (["DFK_NAIVE_CSIM"] + (["DFK_COUNT_CYCLES"] if count_cycles else [])) if naive else []
+    defines = ["DFK_SYNTH_CSIM", "DFK_COUNT_CYCLES"] if synth else []
     sim = CppSim(model, tmp_path / "hls", tmp_path / "cppsim", log=lambda *_: None, defines=defines).build()
     stream_in = np.stack([verify.to_stream_order(model, model.graph.input[0].name, f) for f in frames])
-    got, stats, _ = sim.run(bipolar_as_bits(stream_in, DataType[input_dtype]).astype(np.int64))
+    got, stats, _ = sim.run(stream_in.astype(np.int64))      # BIPOLAR as -1/+1, as the harness takes it
     out_name = model.graph.output[0].name
     want = np.stack([verify.to_stream_order(model, out_name, e) for e in expected])
-    out_dtype = model.get_tensor_datatype(out_name)
-    if out_dtype == DataType["BIPOLAR"]:    # the harness reads the bit as a signed 1-bit value
-        got = (got != 0).astype(np.int64)
-    np.testing.assert_array_equal(got, bipolar_as_bits(want, out_dtype))
-    if naive:
-        for node, cycles in zip(model.graph.node, stats["layer_cycles"]):
-            if node.name in count_cycles:
-                assert cycles == FRAMES * getCustomOp(node).get_exp_cycles(), node.name
+    np.testing.assert_array_equal(got, want)
+    if synth:
+        assert stats["layer_cycles"] == [FRAMES * layer_cycles(getCustomOp(node)) + call_flush(node)
+                                         for node in model.graph.node]
+
+
+def call_flush(node):
+    """Cycles a kernel takes once per call beyond its frames: a label select writes the last vector's
+    K indices after the call's last vector."""
+    return getCustomOp(node).get_nodeattr("K") if node.op_type.startswith("LabelSelect") else 0
 
 
 def sorted_thresholds(rng, channels, steps, low, high):
@@ -79,30 +78,30 @@ def sorted_thresholds(rng, channels, steps, low, high):
     (12, 8, 12, 8, "UINT4", "INT4", (1, 2, 1)),   # fully parallel: SIMD = MW, PE = MH
     (16, 4, 2, 4, "UINT2", "INT2", (1,)),
 ])
-def test_mvau_with_thresholds(tmp_path, mw, mh, simd, pe, idt, wdt, vecs, naive):
+def test_mvau_with_thresholds(tmp_path, mw, mh, simd, pe, idt, wdt, vecs, synth):
     rng = np.random.default_rng(1)
     weights = random_values(rng, wdt, (mw, mh))
     thresholds = sorted_thresholds(rng, mh, 15, -40, 40)
     model = chain(mvau("fc", mw, mh, vecs=vecs, idt=idt, wdt=wdt, thresholds=thresholds,
                        outputDataType="UINT4", SIMD=simd, PE=pe))
     model.set_initializer("fc_w", weights)
-    check(model, tmp_path, idt, naive=naive)
+    check(model, tmp_path, idt, synth=synth)
 
 
-def test_mvau_signed_output_and_shared_thresholds(tmp_path, naive):
+def test_mvau_signed_output_and_shared_thresholds(tmp_path, synth):
     rng = np.random.default_rng(2)
     thresholds = np.sort(rng.integers(-30, 30, size=(1, 7))).astype(np.float32)   # one row for all channels
     model = chain(mvau("fc", 8, 4, vecs=(1, 4, 1), idt="INT4", wdt="INT3", thresholds=thresholds,
                        outputDataType="INT3", ActVal=-4, SIMD=2, PE=2))
     model.set_initializer("fc_w", random_values(rng, "INT3", (8, 4)))
-    check(model, tmp_path, "INT4", naive=naive)
+    check(model, tmp_path, "INT4", synth=synth)
 
 
-def test_mvau_without_activation(tmp_path, naive):
+def test_mvau_without_activation(tmp_path, synth):
     rng = np.random.default_rng(3)
     model = chain(mvau("fc", 32, 6, idt="UINT8", wdt="INT8", outputDataType="INT24", SIMD=8, PE=3))
     model.set_initializer("fc_w", random_values(rng, "INT8", (32, 6)))
-    check(model, tmp_path, "UINT8", naive=naive)
+    check(model, tmp_path, "UINT8", synth=synth)
 
 
 @pytest.mark.parametrize("idt,wdt,xnor,activation,simd,pe", [
@@ -114,7 +113,7 @@ def test_mvau_without_activation(tmp_path, naive):
     ("BIPOLAR", "INT3", 0, None, 2, 6),            # bipolar inputs, integer weights
     ("INT4", "INT2", 0, "BIPOLAR", 6, 3),          # sign activation of an integer layer (ActVal -1)
 ])
-def test_mvau_bipolar(tmp_path, idt, wdt, xnor, activation, simd, pe, naive):
+def test_mvau_bipolar(tmp_path, idt, wdt, xnor, activation, simd, pe, synth):
     mw, mh = 12, 6
     rng = np.random.default_rng(10)
     if activation is None:
@@ -128,7 +127,7 @@ def test_mvau_bipolar(tmp_path, idt, wdt, xnor, activation, simd, pe, naive):
     model = chain(mvau("fc", mw, mh, vecs=(1, 3, 1), idt=idt, wdt=wdt, thresholds=thresholds, binaryXnorMode=xnor,
                        SIMD=simd, PE=pe, **extra))
     model.set_initializer("fc_w", random_values(rng, wdt, (mw, mh)))
-    check(model, tmp_path, idt, naive=naive, count_cycles=("fc",))
+    check(model, tmp_path, idt, synth=synth)
 
 
 @pytest.mark.parametrize("ifm,k,channels,stride,simd,depthwise", [
@@ -137,67 +136,79 @@ def test_mvau_bipolar(tmp_path, idt, wdt, xnor, activation, simd, pe, naive):
     (11, 2, 4, 3, 1, 0),       # stride > kernel, odd length: trailing rows dropped
     (8, 2, 6, 2, 3, 1),        # depthwise (max-pool window), channel folds
 ])
-def test_sliding_window_1d(tmp_path, ifm, k, channels, stride, simd, depthwise, naive):
+def test_sliding_window_1d(tmp_path, ifm, k, channels, stride, simd, depthwise, synth):
     node = swg("swg", ifm, k, channels, stride=stride, depthwise=depthwise)
     node[2]["SIMD"] = simd
-    check(chain(node), tmp_path, "UINT4", naive=naive)
+    check(chain(node), tmp_path, "UINT4", synth=synth)
 
 
-def test_fmpadding(tmp_path, naive):
+def test_fmpadding(tmp_path, synth):
     model = chain(layer("FMPadding_rtl", "pad", ImgDim=[7, 1], Padding=[2, 0, 1, 0], NumChannels=4, SIMD=2,
                         inputDataType="INT4"))
-    check(model, tmp_path, "INT4", naive=naive)
+    check(model, tmp_path, "INT4", synth=synth)
 
 
-def test_max_pool_after_depthwise_window(tmp_path, naive):
+def test_max_pool_after_depthwise_window(tmp_path, synth):
     window = swg("pool_swg", 8, 2, 6, stride=2, depthwise=1, dt="INT4")
     window[2]["SIMD"] = 3
     model = chain(window, layer("Pool_hls", "pool", Channels=6, PE=3, KernelSize=[2, 1], Function="MaxPool",
                                 OutImgDims=[4, 1], InputDataType="INT4", OutputDataType="INT4"))
-    check(model, tmp_path, "INT4", naive=naive)
+    check(model, tmp_path, "INT4", synth=synth)
 
 
-def test_elementwise_add_per_channel_constant(tmp_path, naive):
+@pytest.mark.parametrize("pe,constants", [(3, 6), (1, 6), (2, 1)])     # per channel, or one scalar
+def test_elementwise_add_constant(tmp_path, pe, constants, synth):
     rng = np.random.default_rng(4)
-    model = chain(layer("ElementwiseAdd_hls", "bias", [("c", random_values(rng, "INT9", (6,)), "INT9")],
-                        lhs_shape=[1, 6], rhs_shape=[6], out_shape=[1, 6], lhs_dtype="INT12", rhs_dtype="INT9",
-                        out_dtype="INT13", lhs_style="input", rhs_style="const", PE=3))
-    check(model, tmp_path, "INT12", naive=naive)
+    model = chain(layer("ElementwiseAdd_hls", "bias", [("c", random_values(rng, "INT9", (constants,)), "INT9")],
+                        lhs_shape=[1, 3, 6], rhs_shape=[constants], out_shape=[1, 3, 6], lhs_dtype="INT12",
+                        rhs_dtype="INT9", out_dtype="INT13", lhs_style="input", rhs_style="const", PE=pe))
+    check(model, tmp_path, "INT12", synth=synth)
 
 
 @pytest.mark.parametrize("labels,pe,k", [(24, 1, 1), (12, 4, 3)])
-def test_label_select_breaks_ties_towards_lower_index(tmp_path, labels, pe, k, naive):
+def test_label_select_breaks_ties_towards_lower_index(tmp_path, labels, pe, k, synth):
     # INT2 inputs over 12+ labels guarantee ties.
     model = chain(layer("LabelSelect_hls", "top", Labels=labels, PE=pe, K=k, inputDataType="INT2",
                         numInputVectors=[1]))
-    check(model, tmp_path, "INT2", seed=k, naive=naive)
+    check(model, tmp_path, "INT2", seed=k, synth=synth)
 
 
-@pytest.mark.parametrize("shape,in_width,out_width,dtype", [
-    ([1, 12], 12, 8, "UINT4"),
-    ([1, 2, 1, 136], 8, 136, "INT8"),      # narrow -> wide, wider than 64 bits
-    ([1, 225], 200, 72, "UINT8"),          # wide -> wide, neither divides the other
-    ([1, 256], 512, 64, "INT4"),
-    ([1, 512], 64, 2048, "INT8"),          # wider than ap_uint's default limit of 1024 bits
+@pytest.mark.parametrize("shape,in_width,out_width,dtype,buffer", [
+    ([1, 12], 12, 8, "UINT4", 16),            # 12 + 8 - gcd 4
+    ([1, 2, 1, 136], 8, 136, "INT8", 136),    # narrow -> wide, wider than 64 bits: the output word
+    ([1, 225], 200, 72, "UINT8", 264),        # wide -> wide, neither divides the other: 200 + 72 - 8
+    ([1, 256], 512, 64, "INT4", 512),         # wide -> narrow: the input word
+    ([1, 512], 64, 2048, "INT8", 2048),       # wider than ap_uint's default limit of 1024 bits
 ])
-def test_data_width_converter(tmp_path, shape, in_width, out_width, dtype, naive):
+def test_data_width_converter(tmp_path, shape, in_width, out_width, dtype, buffer, synth):
+    """Equal to FINN's execution, at max(input words, output words) cycles per frame (check), with a
+    buffer of `buffer` bits: Vitis HLS gets the same ap_uint limit as cppsim."""
     model = chain(layer("StreamingDataWidthConverter_hls", "dwc", inShape=shape, outShape=shape,
                         inWidth=in_width, outWidth=out_width, dataType=dtype))
-    check(model, tmp_path, dtype, naive=naive)
-    # its buffer holds an input and an output word; Vitis HLS gets the same limit as cppsim
-    wide = [f"AP_INT_MAX_W={in_width + out_width}"] if in_width + out_width > 1024 else []
+    check(model, tmp_path, dtype, synth=synth)
+    bits = np.prod(shape) * DataType[dtype].bitwidth()
+    assert layer_cycles(getCustomOp(model.graph.node[0])) == max(bits // in_width, bits // out_width)
+    wide = [f"AP_INT_MAX_W={buffer}"] if buffer > 1024 else []
     assert codegen.compile_defines(model) == wide
     assert all(f"-D{d}" in (tmp_path / "hls" / "synth.tcl").read_text() for d in wide)
 
 
+def test_converter_buffer_beyond_the_widest_ap_uint_is_refused():
+    # 4000 -> 3000 bits keeps 4000 + 3000 - 1000 bits
+    model = chain(layer("StreamingDataWidthConverter_hls", "dwc", inShape=[1, 1500], outShape=[1, 1500],
+                        inWidth=4000, outWidth=3000, dataType="UINT8"))
+    with pytest.raises(codegen.CodegenError, match=r"dwc: a 6000-bit word is wider than .*AP_INT_MAX_W <= 4096"):
+        codegen.compile_defines(model)
+
+
 @pytest.mark.parametrize("pe,shared", [(2, False), (4, True)])
-def test_thresholding(tmp_path, pe, shared, naive):
+def test_thresholding(tmp_path, pe, shared, synth):
     rng = np.random.default_rng(5)
     thresholds = sorted_thresholds(rng, 1 if shared else 8, 7, -60, 60)
     model = chain(layer("Thresholding_hls", "act", [("t", thresholds, "INT8")], NumChannels=8, PE=pe, numSteps=7,
                         inputDataType="INT8", weightDataType="INT8", outputDataType="INT4", ActVal=-4,
                         numInputVectors=[1, 3, 1]))
-    check(model, tmp_path, "INT8", naive=naive)
+    check(model, tmp_path, "INT8", synth=synth)
 
 
 @pytest.mark.parametrize("ifm,k,channels,pe,simd,parallel,idt,wdt,with_activation", [
@@ -209,25 +220,25 @@ def test_thresholding(tmp_path, pe, shared, naive):
     ([10, 1], [4, 1], 4, 4, 2, 0, "INT3", "UINT2", False),    # serial window -> width converter -> SIMD = 2
 ])
 def test_vvau_after_depthwise_window(tmp_path, ifm, k, channels, pe, simd, parallel, idt, wdt, with_activation,
-                                     naive):
+                                     synth):
     rng = np.random.default_rng(6)
     model = chain(*depthwise_conv("dw", rng, ifm, k, channels, pe, simd, parallel, idt, wdt, with_activation))
-    check(model, tmp_path, idt, naive=naive, count_cycles=("dw_swg", "dw"))
+    check(model, tmp_path, idt, synth=synth)
 
 
-def test_global_acc_pool(tmp_path, naive):
+def test_global_acc_pool(tmp_path, synth):
     model = chain(layer("GlobalAccPool_hls", "gap", NumChannels=6, PE=3, inputDataType="INT5",
                         numInputVectors=[1, 5, 1]))
-    check(model, tmp_path, "INT5", naive=naive)
+    check(model, tmp_path, "INT5", synth=synth)
 
 
-def test_sliding_window_and_padding_2d(tmp_path, naive):
+def test_sliding_window_and_padding_2d(tmp_path, synth):
     pad = layer("FMPadding_rtl", "pad", ImgDim=[5, 6], Padding=[1, 1, 1, 2], NumChannels=4, SIMD=2,
                 inputDataType="UINT4")
     window = layer("ConvolutionInputGenerator_rtl", "swg", IFMDim=[7, 9], ConvKernelDim=[3, 2], IFMChannels=4,
                    OFMDim=[3, 4], Stride=[2, 2], Dilation=[1, 2], SIMD=2, depthwise=0, inputDataType="UINT4",
                    outputDataType="UINT4")
-    check(chain(pad, window), tmp_path, "UINT4", naive=naive)
+    check(chain(pad, window), tmp_path, "UINT4", synth=synth)
 
 
 def branching_model(join, input_dtype, shape, out_shape, seed):
@@ -252,27 +263,27 @@ def branching_model(join, input_dtype, shape, out_shape, seed):
     return model
 
 
-def test_residual_fork_and_join(tmp_path, naive):
+def test_residual_fork_and_join(tmp_path, synth):
     """DuplicateStreams -> (thresholding branch, identity branch) -> ElementwiseAdd of two streams."""
     shape = [1, 5, 1, 4]
     add = helper.make_node("ElementwiseAdd_hls", ["c", "b"], ["y"], domain="finn.custom_op.fpgadataflow.hls",
                            backend="fpgadataflow", name="add", lhs_shape=shape, rhs_shape=shape, out_shape=shape,
                            lhs_dtype="UINT2", rhs_dtype="UINT4", out_dtype="UINT5", lhs_style="input",
                            rhs_style="input", PE=2)
-    check(branching_model(add, "UINT4", shape, shape, seed=7), tmp_path, "UINT4", naive=naive)
+    check(branching_model(add, "UINT4", shape, shape, seed=7), tmp_path, "UINT4", synth=synth)
 
 
-def test_concat_of_two_branches(tmp_path, naive):
+def test_concat_of_two_branches(tmp_path, synth):
     """DuplicateStreams -> (thresholding branch to UINT2, identity INT4) -> StreamingConcat."""
     shape = [1, 3, 1, 4]
     cat = helper.make_node("StreamingConcat_hls", ["c", "b"], ["y"], domain="finn.custom_op.fpgadataflow.hls",
                            backend="fpgadataflow", name="cat", SIMD=2, ChannelsPerStream=[4, 4],
                            inputDataTypes=["UINT2", "INT4"], numInputVectors=shape[:-1])
-    check(branching_model(cat, "INT4", shape, [1, 3, 1, 8], seed=8), tmp_path, "INT4", naive=naive)
+    check(branching_model(cat, "INT4", shape, [1, 3, 1, 8], seed=8), tmp_path, "INT4", synth=synth)
 
 
 @pytest.mark.parametrize("two_d", [False, True])
-def test_sliding_window_parallel_window(tmp_path, two_d, naive):
+def test_sliding_window_parallel_window(tmp_path, two_d, synth):
     """parallel_window=1: one whole window per word, straight into an MVAU with SIMD = MW."""
     rng = np.random.default_rng(9)
     dims = ([6, 5], [4, 4], [3, 2]) if two_d else ([8, 1], [6, 1], [3, 1])
@@ -284,22 +295,22 @@ def test_sliding_window_parallel_window(tmp_path, two_d, naive):
                 SIMD=2 * k, PE=2)
     model = chain(window, conv)
     model.set_initializer("conv_w", random_values(rng, "INT4", (2 * k, 4)))
-    check(model, tmp_path, "INT4", naive=naive)
+    check(model, tmp_path, "INT4", synth=synth)
 
 
-def test_loop_trip_counts_equal_finn_cycle_estimates(tmp_path):
-    """The synthesizable loop nests run exactly FINN's get_exp_cycles() II=1 iterations per frame,
-    so our estimates and our kernels agree."""
+def test_loop_trip_counts_equal_the_cycle_model(tmp_path):
+    """The synthesizable loops of a whole network run exactly the cycle model's II=1 iterations per
+    frame, so our estimates and our kernels agree."""
     model = tiny_cnn()
     model.set_tensor_datatype(model.graph.input[0].name, DataType["UINT4"])
     model = model.transform(InferShapes()).transform(InferDataTypes())
     codegen.generate(model, tmp_path / "hls", BOARD, 100)
     sim = CppSim(model, tmp_path / "hls", tmp_path / "cppsim", log=lambda *_: None,
-                 defines=["DFK_NAIVE_CSIM", "DFK_COUNT_CYCLES"]).build()
+                 defines=["DFK_SYNTH_CSIM", "DFK_COUNT_CYCLES"]).build()
     x = np.random.default_rng(0).integers(0, 16, size=(FRAMES, sim.streams[0].elems))
     _, stats, _ = sim.run(x)
-    for node, cycles in zip(model.graph.node, stats["layer_cycles"]):
-        assert cycles == FRAMES * getCustomOp(node).get_exp_cycles(), node.name
+    assert stats["layer_cycles"] == [FRAMES * layer_cycles(getCustomOp(node)) + call_flush(node)
+                                     for node in model.graph.node]
 
 
 def window_min_cycles(inst):
@@ -321,22 +332,6 @@ def window_min_cycles(inst):
     for word in needed:
         last = max(last + 1, word)
     return max(last + 1, ih * iw * cf)
-
-
-def finn_window_cycles_reachable(inst):
-    """Where FINN's get_exp_cycles() is always reachable (>= window_min_cycles): 2D windows with square
-    strides, FINN's parallel style, and 1D windows without dilation, unless non-depthwise with more
-    input than output words (FINN's 1D formula counts output words only, and no dilated span).
-    2D windows with non-square strides may miss it (the formula reads stride_w rows per output row)."""
-    (ih, iw), (sh, sw), (dh, dw) = (inst.get_nodeattr(a) for a in ("IFMDim", "Stride", "Dilation"))
-    if inst.select_impl_style() == "parallel":
-        return True
-    if ih > 1 and iw > 1:
-        return sh == sw
-    if max(dh, dw) > 1:
-        return False
-    reads, writes = (np.prod(shape[:-1]) for shape in (inst.get_folded_input_shape(), inst.get_folded_output_shape()))
-    return bool(inst.get_nodeattr("depthwise")) or reads <= writes + 2
 
 
 # IFMDim, ConvKernelDim, Stride, Dilation, IFMChannels, SIMD, depthwise, parallel_window
@@ -364,7 +359,11 @@ WINDOW_GRID = [
     ([6, 6], [1, 1], [2, 2], [1, 1], 2, 1, 0, 0),
     ([9, 8], [3, 3], [2, 1], [1, 1], 2, 1, 0, 0),       # non-square stride
     ([6, 5], [3, 2], [1, 1], [1, 1], 2, 2, 0, 1),
-    ([7, 7], [3, 3], [2, 2], [1, 1], 4, 2, 1, 1),
+    ([7, 7], [3, 3], [2, 2], [1, 1], 4, 2, 1, 1),       # parallel 2D windows from here: line buffers
+    ([10, 12], [3, 3], [1, 1], [1, 1], 2, 2, 0, 1),
+    ([12, 12], [3, 3], [1, 1], [2, 2], 2, 2, 0, 1),     # dilated: each line buffer spans two rows
+    ([9, 11], [3, 3], [2, 1], [1, 1], 6, 2, 1, 1),      # depthwise, channel folds
+    ([8, 9], [2, 4], [2, 3], [1, 1], 3, 3, 0, 1),
 ]
 
 
@@ -375,16 +374,19 @@ def window_node(ifm, k, stride, dilation, channels, simd, depthwise, parallel, d
                  inputDataType=dt, outputDataType=dt)
 
 
-def test_sliding_window_cycles_equal_finn_estimates(tmp_path):
+def test_sliding_window_cycles_equal_the_cycle_model(tmp_path):
     """One binary runs every window of WINDOW_GRID (as codegen calls it) on frames of element indices:
-    the output equals FINN's execution, and the loop runs FINN's get_exp_cycles() per frame, or the
-    fewest cycles any II=1 window can take where FINN's estimate is below that."""
+    the output equals FINN's execution, and the loop runs the cycle model's count per frame, which is
+    never below the fewest cycles any window reading and writing a word per cycle can take."""
     models = [chain(window_node(*config)) for config in WINDOW_GRID]
     calls = []
     for i, model in enumerate(models):
         node = model.graph.node[0]
-        spec = codegen.describe(model, node, [node.input[0]])
+        spec = codegen.describe(model, node, [node.input[0]], BOARD)
         calls.append(f"""
+struct config{i} {{
+    {" ".join(spec.config)}
+}};
 static void run{i}(unsigned frames) {{
     hls::stream<ap_uint<{spec.ports[0].width}>> in;
     hls::stream<ap_uint<{spec.ports[1].width}>> out;
@@ -397,7 +399,7 @@ static void run{i}(unsigned frames) {{
             in.write(word);
         }}
     dfk::cycle_counter() = 0;
-    {spec.call};
+    {spec.call.replace(spec.config_name, f"config{i}")};
     std::printf("%llu", dfk::cycle_counter());
     while (!out.empty()) {{
         ap_uint<{spec.ports[1].width}> word = out.read();
@@ -410,7 +412,7 @@ static void run{i}(unsigned frames) {{
     source.write_text('#include <cstdio>\n#include "sliding_window.hpp"\n' + "".join(calls) + "\nint main() {\n"
                       + "".join(f"    run{i}({FRAMES});\n" for i in range(len(models))) + "}\n")
     binary = tmp_path / "windows"
-    subprocess.run(["g++", "-std=c++17", "-O1", "-Wno-unknown-pragmas", "-DDFK_NAIVE_CSIM", "-DDFK_COUNT_CYCLES",
+    subprocess.run(["g++", "-std=c++17", "-O1", "-Wno-unknown-pragmas", "-DDFK_SYNTH_CSIM", "-DDFK_COUNT_CYCLES",
                     f"-I{KERNELS_DIR}", f"-I{ap_types_include_dir()}", str(source), "-o", str(binary)], check=True)
     lines = subprocess.run([str(binary)], check=True, capture_output=True, text=True).stdout.splitlines()
     for config, model, line in zip(WINDOW_GRID, models, lines):
@@ -420,7 +422,60 @@ static void run{i}(unsigned frames) {{
         frame = np.arange(np.prod(shape), dtype=np.float32).reshape(shape[1:])
         want = to_stream_order(model, model.graph.output[0].name, run_graph(generic_ops(model), frame[None])[0])
         np.testing.assert_array_equal(np.reshape(values, (FRAMES, -1)), np.tile(want, (FRAMES, 1)), err_msg=str(config))
-        finn, fastest = inst.get_exp_cycles(), window_min_cycles(inst)
-        assert cycles == FRAMES * max(finn, fastest), (config, cycles // FRAMES, finn, fastest)
-        if finn_window_cycles_reachable(inst):
-            assert fastest <= finn, config
+        model_cycles, fastest = layer_cycles(inst), window_min_cycles(inst)
+        assert cycles == FRAMES * model_cycles, (config, cycles // FRAMES, model_cycles)
+        assert model_cycles >= fastest, config
+
+
+def generated(model, board=BOARD):
+    """{layer name: (its .cpp, its params header)} of the HLS code generated for `model`."""
+    layers = {node.name: codegen.describe(model, node, [node.input[0]], board) for node in model.graph.node}
+    return {name: (codegen._env.get_template("layer.cpp.j2").render(layer=spec), codegen.render_params(spec))
+            for name, spec in layers.items()}
+
+
+@pytest.mark.parametrize("op,attrs,weights,thresholds,mul", [
+    # FINN counts BRAM for decoupled weights unless distributed, for embedded ones only beyond 128 words
+    ("MVAU_hls", dict(mem_mode="internal_decoupled", ram_style="auto"), "bram", "lutram", "lut"),
+    ("MVAU_hls", dict(mem_mode="internal_decoupled", ram_style="distributed"), "lutram", "lutram", "lut"),
+    ("MVAU_hls", dict(mem_mode="internal_embedded", ram_style="auto"), "lutram", "lutram", "lut"),
+    ("MVAU_hls", dict(mem_mode="internal_embedded", ram_style="block", ram_style_thresholds="block"), "bram",
+     "bram", "lut"),
+    ("MVAU_hls", dict(resType="dsp"), "bram", "lutram", "dsp"),
+    ("MVAU_rtl", dict(resType="auto"), "bram", "lutram", "dsp"),      # FINN's RTL MVAU computes on DSPs
+])
+def test_mvau_memories_and_multipliers_are_what_the_estimate_counts(op, attrs, weights, thresholds, mul):
+    """One weight ROM of PE * SIMD weights per word (FINN's estimate: mem_width PE * SIMD * W, depth
+    NF * SF) where FINN's estimate puts it, and DSP products where it counts DSPs."""
+    model = chain(mvau("fc", 12, 8, op=op, thresholds=np.zeros((8, 3)), outputDataType="UINT2", SIMD=4, PE=2,
+                       **attrs))
+    layer_cpp, params = generated(model)["fc"]
+    assert f"variable = fc_weights type = rom_1p impl = {weights}" in layer_cpp
+    assert f"variable = fc_thresholds type = rom_1p impl = {thresholds}" in layer_cpp
+    assert f"static const dfk::multiplier MUL = dfk::mul_{mul};" in params
+    assert "fc_weights[2][12][4]" in params      # [PE][NF * SF][SIMD], reshaped into 12 words of 2 * 4 weights
+    kernel = (KERNELS_DIR / "mvau.hpp").read_text()
+    assert "ARRAY_RESHAPE variable = weights complete dim = 1" in kernel
+    assert "ARRAY_RESHAPE variable = weights complete dim = 3" in kernel
+
+
+@pytest.mark.parametrize("ram_style,expected", [("distributed", "ram_distributed"), ("block", "ram_block"),
+                                                ("auto", "ram_block")])      # FINN counts BRAM for auto
+def test_sliding_window_buffer_is_where_ram_style_says(ram_style, expected):
+    node = swg("swg", 12, 3, 4)
+    node[2]["ram_style"] = ram_style
+    _, params = generated(chain(node))["swg"]
+    assert f"static const dfk::ram_style RAM_STYLE = dfk::{expected};" in params
+
+
+def test_ultraram_is_refused_where_it_cannot_be_built():
+    node = swg("swg", 12, 3, 4)
+    node[2]["ram_style"] = "ultra"
+    with pytest.raises(codegen.CodegenError, match="ram_style=ultra.*Pynq-Z2 has none"):
+        generated(chain(node))
+    assert "RAM_STYLE = dfk::ram_ultra" in generated(chain(node), boards.get("zcu104"))["swg"][1]
+    model = chain(layer("Thresholding_hls", "act", [("t", np.zeros((4, 3)), "INT8")], NumChannels=4, PE=1,
+                        numSteps=3, inputDataType="INT8", weightDataType="INT8", outputDataType="UINT2",
+                        ram_style="ultra", numInputVectors=[1, 3, 1]))
+    with pytest.raises(codegen.CodegenError, match="UltraRAM, which the bitstream cannot initialise"):
+        generated(model, boards.get("zcu104"))

@@ -11,6 +11,7 @@ from qonnx.custom_op.registry import getCustomOp
 import boards
 from compiler import folding
 from compiler.estimate import estimate
+from compiler.estimate.cycles import layer_cycles
 from compiler.folding import FoldingError, FoldingSpace, optimize, resource_budget
 from compiler.folding.optimize import FOLD_ATTRS, converter_luts, kernel_supports
 from hwgraphs import chain, layer, mvau, residual_block, swg, tiny_cnn
@@ -32,11 +33,20 @@ def with_converters(model, part=PART):
 
 
 def cycles_of(model):
-    return {n.name: int(getCustomOp(n).get_exp_cycles()) for n in model.graph.node}
+    """Cycles per frame of every node by our cycle model (checked against the kernels' trip counts in
+    test_kernels.py and against rtlsim in test_rtl.py)."""
+    return {n.name: layer_cycles(getCustomOp(n)) for n in model.graph.node}
 
 
-def luts(model):
-    return estimate(with_converters(model), BOARD, CLOCK_MHZ)["totals"]["LUT"]
+def layer_totals(est):
+    """An estimate's resources summed over its layers (converters included; the FIFOs, which FIFO
+    sizing adds after folding, left out)."""
+    return {r: sum(layer[r] for layer in est["layers"]) for r in ("LUT", "BRAM_18K", "DSP", "URAM")}
+
+
+def luts(model, board=BOARD):
+    """FINN's LUT estimate of a folded graph and the width converters the build inserts into it."""
+    return layer_totals(estimate(with_converters(model, board.part), board, CLOCK_MHZ))["LUT"]
 
 
 def conv_chain():
@@ -73,9 +83,9 @@ def test_cheapest_plan_is_the_brute_force_minimum(conv_space, budget_cycles):
 
 
 def test_nothing_is_faster_than_the_fastest_folding(conv_space):
-    # the window generator reads one 4-channel pixel per cycle: 18 pixels + 2 cycles
-    assert conv_space.fastest_cycles == 20
-    assert conv_space.cheapest(19) is None
+    # padding and window pass one 4-channel pixel per cycle at best: 18 pixels
+    assert conv_space.fastest_cycles == 18
+    assert conv_space.cheapest(17) is None
 
 
 @pytest.mark.parametrize("budget_cycles", [1000, 120, 20])
@@ -85,8 +95,7 @@ def test_plan_estimates_are_the_folded_graphs(conv_space, budget_cycles):
     folded = folding.apply(conv_chain(), plan.config)
     est = estimate(with_converters(folded), BOARD, CLOCK_MHZ)
     assert est["max_cycles"] == plan.cycles <= budget_cycles
-    assert {r: est["totals"][r] for r in ("LUT", "BRAM_18K", "DSP", "URAM")} == \
-        {r: plan.totals[r] for r in ("LUT", "BRAM_18K", "DSP", "URAM")}
+    assert layer_totals(est) == {r: plan.totals[r] for r in ("LUT", "BRAM_18K", "DSP", "URAM")}
 
 
 @pytest.fixture(scope="module")
@@ -112,17 +121,30 @@ def test_cheapest_plan_at_a_fork_and_join_is_the_brute_force_minimum(residual_sp
 def test_plan_estimates_at_a_fork_and_join_are_the_folded_graphs(residual_space, budget_cycles):
     plan = residual_space.cheapest(budget_cycles)
     est = estimate(with_converters(folding.apply(residual_block(channels=8), plan.config)), BOARD, CLOCK_MHZ)
-    assert est["max_cycles"] == plan.cycles and est["totals"]["LUT"] == plan.totals["LUT"]
+    assert est["max_cycles"] == plan.cycles and layer_totals(est)["LUT"] == plan.totals["LUT"]
 
 
-def test_front_is_pareto_and_ends_at_the_fastest_folding():
-    space = FoldingSpace(tiny_cnn(), PART)
-    front = space.front()
-    assert front[0].cycles == space.fastest_cycles
-    for faster, slower in zip(front, front[1:]):
-        assert faster.cycles < slower.cycles and faster.totals["LUT"] > slower.totals["LUT"]
-    for plan in front:
-        assert space.cheapest(plan.cycles).totals["LUT"] == plan.totals["LUT"]
+def brute_force_points(space):
+    """(cycles, LUT) of every combination of the stages' options, the width converters between them
+    priced (a row of stages)."""
+    points = []
+    for options in itertools.product(*(stage.options for stage in space.stages)):
+        converters = [converter_luts(a.words[1], b.words[0], PART) for a, b in zip(options, options[1:])]
+        if None not in converters:
+            points.append((max(o.cycles for o in options), sum(o.resources["LUT"] for o in options) + sum(converters)))
+    return points
+
+
+def test_front_is_the_brute_force_pareto_front(conv_space):
+    """Every folding enumerated: for each speed the fewest LUTs, kept where slower is cheaper."""
+    points = brute_force_points(conv_space)
+    expected = []
+    for cycles in sorted({c for c, _ in points}):
+        cheapest = min(lut for c, lut in points if c <= cycles)
+        if not expected or cheapest < expected[-1][1]:
+            expected.append((cycles, cheapest))
+    assert [(plan.cycles, plan.totals["LUT"]) for plan in conv_space.front()] == expected
+    assert expected[0][0] == 18
 
 
 # ---- legality and the comparison with SetFolding -----------------------------------------------------
@@ -154,15 +176,22 @@ def test_optimize_meets_the_target_legally():
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(target_fps=st.floats(min_value=1e3, max_value=5e7))
-def test_random_targets_on_a_cnn_are_met_legally_and_cheaper_than_set_folding(cnn_space, target_fps):
+def test_random_targets_on_a_cnn_are_met_legally(cnn_space, target_fps):
     model = tiny_cnn()
     wanted = max(int(CLOCK_MHZ * 1e6 / target_fps), cnn_space.fastest_cycles)
     folded = folding.apply(model, cnn_space.cheapest(wanted).config)
     check_meets(model, folded, target_fps, cnn_space.fastest_cycles)
+
+
+# Targets where FINN's SetFolding meets the target with foldings our kernels build (a VVAU SIMD of 1).
+@pytest.mark.parametrize("target_fps", [2e3, 1e4, 5e4, 1e5])
+def test_cnn_needs_no_more_luts_than_set_folding(target_fps):
+    model = tiny_cnn()
+    ours, _ = optimize(model, PART, CLOCK_MHZ, BUDGET, target_fps)
     theirs = folding.auto_fold(model, target_fps, CLOCK_MHZ)
-    vvau_simd = getCustomOp(theirs.get_node_from_name("dw1")).get_nodeattr("SIMD")
-    if max(cycles_of(theirs).values()) <= int(CLOCK_MHZ * 1e6 / target_fps) and vvau_simd == 1:
-        assert luts(folded) <= luts(theirs)
+    assert max(cycles_of(theirs).values()) <= int(CLOCK_MHZ * 1e6 / target_fps)
+    assert getCustomOp(theirs.get_node_from_name("dw1")).get_nodeattr("SIMD") == 1
+    assert luts(ours) <= luts(theirs)
 
 
 def test_depthwise_windows_follow_their_consumer_and_vvau_simd_spans_the_kernel():
@@ -180,12 +209,32 @@ def test_fastest_folding_of_a_conv_uses_the_parallel_window():
 
 
 def test_weight_words_stay_within_the_widest_ap_uint():
-    # 8-bit weights: PE * SIMD * 8 <= 8191 allows at most 1023 weights per cycle, not all 64 * 512
+    # 8-bit weights: PE * SIMD * 8 <= 4096 allows at most 512 weights per cycle, not all 64 * 512
     model = chain(mvau("wide", 512, 64, wdt="INT8"))
     space = FoldingSpace(model, PART)
     widths = [o.attrs["wide"]["PE"] * o.attrs["wide"]["SIMD"] * 8 for o in space.stages[0].options]
     assert max(widths) == 4096 and len(widths) < 7 * 10
     assert space.fastest_cycles == 512 * 64 // 512
+
+
+def test_input_words_stay_within_the_widest_ap_uint():
+    # 1024 8-bit inputs: at most 512 per word (4096 bits)
+    space = FoldingSpace(chain(mvau("wide", 1024, 2, idt="UINT8", wdt="INT2")), PART)
+    assert max(o.attrs["wide"]["SIMD"] for o in space.stages[0].options) == 512
+    with pytest.raises(FoldingError, match=r"wide \(MVAU_hls\): its input 0 word has 8192 bits; every stream and "
+                                           r"buffer word must stay within 4096 bits \(AP_INT_MAX_W"):
+        folding.validate(chain(mvau("wide", 1024, 2, idt="UINT8", wdt="INT2")), {"wide": {"SIMD": 1024}})
+
+
+def test_width_converters_stay_within_the_widest_ap_uint():
+    """3200-bit words into 2400-bit words need a converter of 3200 + 2400 - 800 bits: refused."""
+    model = chain(mvau("a", 4, 1200, wdt="INT4"), mvau("b", 1200, 4, idt="INT16", wdt="INT4"))
+    with pytest.raises(FoldingError, match=r"a -> b: a width converter from 3200- to 2400-bit words needs a "
+                                           r"4800-bit buffer; .* 4096 bits"):
+        folding.validate(model, {"a": {"PE": 200}, "b": {"SIMD": 150}})
+    folding.validate(model, {"a": {"PE": 200}, "b": {"SIMD": 200}})       # same words: no converter
+    assert converter_luts((200, 3200), (150, 2400), PART) is None
+    assert converter_luts((100, 1600), (150, 2400), PART) > 0             # 1600 + 2400 - 800 bits
 
 
 def test_mvau_hls_simd_floor_is_respected():
@@ -196,40 +245,43 @@ def test_mvau_hls_simd_floor_is_respected():
 def test_unreachable_target_gives_the_fastest_folding():
     model = conv_chain()
     folded, chosen = optimize(model, PART, CLOCK_MHZ, BUDGET, target_fps=1e7)   # 10 cycles per frame
-    assert not chosen["met"] and chosen["cycles"] == FoldingSpace(model, PART).fastest_cycles
-    assert max(cycles_of(folded).values()) == chosen["cycles"]
+    assert not chosen["met"] and chosen["cycles"] == 18      # see test_nothing_is_faster_than_the_fastest_folding
+    assert max(cycles_of(folded).values()) == 18
 
 
 # ---- budgets ------------------------------------------------------------------------------------------
 
-def test_without_target_the_fastest_folding_within_the_budget():
-    model = tiny_cnn()
-    front = FoldingSpace(model, PART).front()
-    middle = front[len(front) // 2]
-    budget = {**BUDGET, "LUT": middle.totals["LUT"]}
-    folded, chosen = optimize(model, PART, CLOCK_MHZ, budget)
-    assert chosen["cycles"] == middle.cycles and chosen["LUT"] <= middle.totals["LUT"]
-    assert luts(folded) == chosen["LUT"]
+@pytest.mark.parametrize("lut_budget", [2000, 1500, 1100])
+def test_without_target_the_fastest_folding_within_the_budget(conv_space, lut_budget):
+    """The brute-force answer: the fewest cycles of any folding whose LUTs fit."""
+    fastest = min(cycles for cycles, lut in brute_force_points(conv_space) if lut <= lut_budget)
+    folded, chosen = optimize(conv_chain(), PART, CLOCK_MHZ, {**BUDGET, "LUT": lut_budget})
+    assert chosen["cycles"] == fastest == max(cycles_of(folded).values())
+    assert chosen["LUT"] == luts(folded) <= lut_budget
 
 
 def test_target_beyond_the_budget_names_what_is_missing():
     smallest = FoldingSpace(tiny_cnn(), PART).front()[-1]
+    smallest_luts = luts(folding.apply(tiny_cnn(), smallest.config))     # FINN's estimate of that folding
     with pytest.raises(FoldingError, match=r"^target 1e\+06 fps needs \d+ LUT \(budget \d+\); the fastest folding "
                                            r"within the budget reaches \d+ fps$"):
-        optimize(tiny_cnn(), PART, CLOCK_MHZ, {**BUDGET, "LUT": smallest.totals["LUT"] + 100}, 1e6)
+        optimize(tiny_cnn(), PART, CLOCK_MHZ, {**BUDGET, "LUT": smallest_luts + 100}, 1e6)
     with pytest.raises(FoldingError, match=rf"^no folding fits the budget: even the smallest needs "
-                                           rf"{smallest.totals['LUT']} LUT \(budget 10\)$"):
+                                           rf"{smallest_luts} LUT \(budget 10\)$"):
         optimize(tiny_cnn(), PART, CLOCK_MHZ, {**BUDGET, "LUT": 10})
 
 
 def test_bram_budget_slows_the_folding_down():
+    """Two 64x64 layers, a quarter of the fastest folding's BRAM: the brute-force fastest folding within it."""
     model = chain(mvau("fc", 64, 64), mvau("fc2", 64, 64))
     space = FoldingSpace(model, PART)
     fastest = space.cheapest(space.fastest_cycles)
     budget = {**BUDGET, "BRAM36": fastest.totals["BRAM36"] // 4}
     plan = space.fastest_within(budget)
-    assert plan.totals["BRAM36"] <= budget["BRAM36"] and plan.cycles > fastest.cycles
-    assert space.cheapest(plan.cycles - 1) is None or space.cheapest(plan.cycles - 1).over(budget)
+    within = [max(a.cycles, b.cycles) for a, b in itertools.product(*(stage.options for stage in space.stages))
+              if -(-(a.resources["BRAM_18K"] + b.resources["BRAM_18K"]) // 2) <= budget["BRAM36"]]
+    assert plan.cycles == min(within) > fastest.cycles
+    assert plan.totals["BRAM36"] <= budget["BRAM36"]
 
 
 @pytest.mark.parametrize("limits,expected", [
@@ -252,9 +304,14 @@ def test_bad_resource_budget_names_the_item_and_the_resources(limits):
 # ---- every registry model that builds ------------------------------------------------------------------
 
 # the registry's hardware models (not the -faithful/-full training variants) and a board for each
+# (vggtiny's narrow 4-bit weight words take 174 BRAM36 in FINN's model even folded least: beyond 80 % of
+# a Pynq-Z2 or an Ultra96, and the optimizer, LUTs first, does not trade LUTs for BRAM)
 REGISTRY = {"vgg10": "pynq-z2", "vgg10-w4a4": "zcu104", "tiny": "pynq-z2", "bacalhau": "ultra96",
-            "aaronnet32": "ultra96", "aaronnet48": "ultra96", "imperial": "ultra96", "vggtiny": "pynq-z2",
+            "aaronnet32": "ultra96", "aaronnet48": "ultra96", "imperial": "ultra96", "vggtiny": "zcu104",
             "ultranet": "ultra96"}
+# and FINN's BNN-PYNQ networks on Pynq-Z1, the board of finn-examples' figures for them: one of each
+# architecture and of each of their three precisions (all eleven build in make bench: bench/bnn_pynq.py)
+REGISTRY.update({name: "pynq-z1" for name in ("tfc-w1a1", "sfc-w1a2", "lfc-w2a2", "cnv-w1a1", "cnv-w2a2")})
 
 
 def untrained_checkpoint(name, path):
@@ -274,7 +331,8 @@ def untrained_checkpoint(name, path):
 
 @pytest.fixture(scope="module", params=[m for m in REGISTRY if m in registry.names()])
 def registry_graph(request, tmp_path_factory):
-    from compiler.flow import BuildConfig, load_graph, run_build
+    from compiler.buildfolder import load_graph
+    from compiler.flow import BuildConfig, run_build
 
     name, board = request.param, boards.get(REGISTRY[request.param])
     out = tmp_path_factory.mktemp(name)
@@ -298,7 +356,7 @@ def test_registry_models_fold_legally_for_random_targets(registry_graph, speed):
     plan = space.cheapest(wanted)
     folded = folding.apply(model, plan.config, source=f"{name} at {target:.0f} fps")
     folding.validate(folded, folding.extract(folded))
-    assert max(cycles_of(folded).values()) == plan.cycles <= wanted
+    assert max(cycles_of(with_converters(folded, board.part)).values()) == plan.cycles <= wanted
     assert all(kernel_supports(getCustomOp(n)) for n in folded.graph.node)
 
 
@@ -310,35 +368,41 @@ def test_registry_plans_are_the_folded_graphs_estimates(registry_graph):
     for cycles in sorted({space.fastest_cycles, space.fastest_cycles * 8, max(space.budgets())}):
         plan = space.cheapest(cycles)
         est = estimate(with_converters(folding.apply(model, plan.config), board.part), board, board.clock_mhz)
-        assert {r: est["totals"][r] for r in ("LUT", "BRAM_18K", "DSP", "URAM")} == \
-            {r: plan.totals[r] for r in ("LUT", "BRAM_18K", "DSP", "URAM")}, f"{name} at {cycles} cycles"
+        assert layer_totals(est) == {r: plan.totals[r] for r in ("LUT", "BRAM_18K", "DSP", "URAM")}, \
+            f"{name} at {cycles} cycles"
 
 
 @pytest.mark.slow
 def test_registry_models_need_no_more_luts_than_set_folding(registry_graph):
+    """Where SetFolding meets a target with a folding our kernels build, ours needs no more LUTs; among
+    targets from 2x to 1000x the fastest folding's cycles, it does so for some."""
     name, model, board, space = registry_graph
+    if name == "vggtiny":
+        pytest.skip("SetFolding folds vggtiny's Linear 4096->10 with SIMD < MW/1024, which FINN's MVAU_hls refuses")
     clock = board.clock_mhz
-    for cycles in sorted({space.fastest_cycles * 2, space.fastest_cycles * 16, space.fastest_cycles * 200}):
+    compared = 0
+    for factor in (2, 4, 16, 64, 200, 1000):
+        cycles = space.fastest_cycles * factor
         fps = clock * 1e6 / cycles
         try:
             theirs = folding.auto_fold(model, fps, clock)
         except FoldingError:
             continue    # SetFolding's folding is illegal (e.g. vggtiny: SIMD < MW/1024): nothing to compare
-        if max(cycles_of(theirs).values()) > cycles or not all(kernel_supports(getCustomOp(n))
-                                                              for n in theirs.graph.node):
+        if max(cycles_of(with_converters(theirs, board.part)).values()) > cycles or \
+                not all(kernel_supports(getCustomOp(n)) for n in theirs.graph.node):
             continue    # SetFolding missed the target or chose what our kernels lack: nothing to compare
         ours = folding.apply(model, space.cheapest(cycles).config)
-        est = [estimate(with_converters(m, board.part), board, clock)["totals"]["LUT"] for m in (ours, theirs)]
-        assert est[0] <= est[1], f"{name} at {fps:.0f} fps: ours {est[0]} LUT, SetFolding {est[1]}"
+        assert luts(ours, board) <= luts(theirs, board), f"{name} at {fps:.0f} fps"
+        compared += 1
+    assert compared > 0, f"{name}: SetFolding met none of the targets with a folding our kernels build"
 
 
 @pytest.mark.slow
-def test_registry_models_fastest_folding_fits_or_is_refused_clearly(registry_graph):
+def test_registry_models_fastest_folding_fits(registry_graph):
+    """Every registry model has a folding within 80 % of its board, and one LUT is no budget."""
     name, model, board, space = registry_graph
     budget = resource_budget(board)
     plan = space.fastest_within(budget)
-    if plan is None:
-        with pytest.raises(FoldingError, match="no folding fits the budget"):
-            optimize(model, board.part, board.clock_mhz, budget)
-    else:
-        assert not plan.over(budget)
+    assert plan is not None and not plan.over(budget), name
+    with pytest.raises(FoldingError, match="no folding fits the budget: even the smallest needs"):
+        optimize(model, board.part, board.clock_mhz, {**budget, "LUT": 1})

@@ -16,16 +16,18 @@ import numpy as np
 from qonnx.custom_op.registry import getCustomOp
 
 from compiler import board as board_project
+from compiler.codegen import dma_stream_width
 from compiler.fileio import write_json
-from compiler.verify import split_parent
+from compiler.frontend import split_parent
+from models.errors import UserError
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 RADIOML = Path(__file__).resolve().parents[2] / "models" / "radioml.py"
 RUNTIME_FILES = ("driver.py", "accelerator.py")
 
 
-class DriverGenError(RuntimeError):
-    pass
+class DriverGenError(UserError):
+    """The model's accelerator or host ops are of a kind the driver cannot run."""
 
 
 def generate(out_dir, parent, dataflow, board, clock_mhz, model_input_shape, radioml_input=None, model=""):
@@ -75,14 +77,17 @@ def stream_format(model, which):
             raise DriverGenError(f"the accelerator ends in {node.name}, whose stream order is not its tensor's")
         normal, folded = inst.get_normal_output_shape(), inst.get_folded_output_shape()
         dtype, width = inst.get_output_datatype(), inst.get_outstream_width()
-    if not dtype.is_integer() or dtype.name == "BIPOLAR":
-        raise DriverGenError(f"the accelerator's {which} is {dtype.name}; the driver packs integer types only")
+    if not dtype.is_integer():
+        raise DriverGenError(f"the accelerator's {which} is {dtype.name}; the driver packs integer types "
+                             "(and BIPOLAR) only")
     bits = dtype.bitwidth()
     if width != folded[-1] * bits or np.prod(normal) != np.prod(folded):
         raise DriverGenError(f"{node.name}: {which} folded shape {folded} of {dtype.name} does not match "
                              f"its {width}-bit stream or normal shape {normal}")
-    return {"datatype": dtype.name, "bits": bits, "signed": bool(dtype.signed()), "shape_normal": list(normal),
-            "shape_folded": list(folded), "stream_width": width, "word_bits": board_project.dma_stream_width(width)}
+    # a BIPOLAR element travels as one unsigned bit (1: +1, 0: -1)
+    signed = dtype.signed() and dtype.name != "BIPOLAR"
+    return {"datatype": dtype.name, "bits": bits, "signed": bool(signed), "shape_normal": list(normal),
+            "shape_folded": list(folded), "stream_width": width, "word_bits": dma_stream_width(width)}
 
 
 def host_ops(parent, nodes, prefix, params):

@@ -1,17 +1,19 @@
 """Estimates for a HW dataflow graph on a board: cycles, throughput, latency, resources, fit.
 
-The numbers are FINN's analytical models: each node's get_exp_cycles() and node_res_estimation(part),
-and FINN's dataflow_performance for the bottleneck and the latency (critical path).
+Cycles per frame are our kernels' (compiler/estimate/cycles.py, checked against rtlsim), with
+FINN's get_exp_cycles() of FINN's implementations beside them; resources are FINN's analytical
+node_res_estimation(part). The bottleneck is the slowest layer; the latency is FINN's pessimistic
+critical path (the cycles of the slowest input-to-output path, no overlap).
 """
 import math
 
 from qonnx.custom_op.registry import getCustomOp
 
-from finn.analysis.fpgadataflow.dataflow_performance import dataflow_performance
-from finn.transformation.fpgadataflow.annotate_cycles import AnnotateCycles
 from finn.util.fpgadataflow import is_fpgadataflow_node, is_hls_node, is_rtl_node
 
+from compiler.estimate.cycles import layer_cycles
 from compiler.fileio import write_json
+from compiler.hwops import fifo_depth
 
 LAYER_RESOURCES = ("LUT", "BRAM_18K", "URAM", "DSP")
 FIT_RESOURCES = ("LUT", "BRAM36", "URAM", "DSP")   # what FINN estimates, in the board's units
@@ -29,11 +31,45 @@ def _check_graph(model):
                          f"SpecializeLayers); these are not: {', '.join(others)}")
 
 
+# FIFOs deeper than this (and bigger than SMALL_FIFO_BITS) go to block RAM; shallower ones to SRL/LUTRAM.
+SRL_FIFO_DEPTH, SMALL_FIFO_BITS = 64, 1024
+BRAM18_WORDS, BRAM18_WIDTH = 512, 36      # a BRAM18 as 512 x 36
+
+
+def fifo_style(depth, width):
+    """Where a FIFO of `depth` words of `width` bits lives: "block" (BRAM) or "distributed" (SRL/LUTRAM)."""
+    return "block" if depth > SRL_FIFO_DEPTH and depth * width > SMALL_FIFO_BITS else "distributed"
+
+
+def fifo_estimates(model):
+    """Per FIFO between two layers (the depth in front of each consumer input, FINN's inFIFODepths):
+    its size and resources by our model of rtl/fifo.sv: a block FIFO takes BRAM18s of 512 x 36; a
+    distributed one a LUT per bit per 64 words (LUTRAM) plus its control."""
+    graph_in = model.graph.input[0].name
+    fifos = []
+    for node in model.graph.node:
+        inst = getCustomOp(node)
+        streamed = [t for t in node.input if model.get_initializer(t) is None]
+        for port, tensor in enumerate(streamed):
+            if tensor == graph_in:
+                continue
+            depth, width = fifo_depth(inst, port), inst.get_instream_width(port)
+            style = fifo_style(depth, width)
+            if style == "block":
+                resources = {"LUT": 30, "BRAM_18K": math.ceil(width / BRAM18_WIDTH) * math.ceil(depth / BRAM18_WORDS)}
+            else:
+                resources = {"LUT": width * math.ceil(depth / 64) + 10, "BRAM_18K": 0}
+            fifos.append({"tensor": tensor, "consumer": node.name, "depth": depth, "width": width, "style": style,
+                          **resources, "URAM": 0, "DSP": 0})
+    return fifos
+
+
 def layer_estimate(inst, part):
     """One node's (custom op's) cycles per frame, resources (whole LUTs/BRAMs) and PE/SIMD."""
     node = inst.onnx_node
     resources = inst.node_res_estimation(part)
-    layer = {"name": node.name, "op_type": node.op_type, "cycles": int(inst.get_exp_cycles())}
+    layer = {"name": node.name, "op_type": node.op_type, "cycles": layer_cycles(inst),
+             "finn_cycles": int(inst.get_exp_cycles())}
     # FINN's models return fractions for some ops; a part of a LUT or BRAM is a whole one.
     layer.update({r: math.ceil(resources[r]) for r in LAYER_RESOURCES})
     layer.update({a: inst.get_nodeattr(a) for a in ("PE", "SIMD") if a in inst.get_nodeattr_types()})
@@ -64,9 +100,11 @@ def estimate(model, board, clock_mhz=None):
     _check_graph(model)
     clock_mhz = clock_mhz or board.clock_mhz
     layers = [layer_estimate(getCustomOp(node), board.part) for node in model.graph.node]
-    totals = {r: sum(layer[r] for layer in layers) for r in LAYER_RESOURCES}
+    fifos = fifo_estimates(model)
+    totals = {r: sum(item[r] for item in layers + fifos) for r in LAYER_RESOURCES}
     totals["BRAM36"] = math.ceil(totals["BRAM_18K"] / 2)
-    perf = model.transform(AnnotateCycles()).analysis(dataflow_performance)
+    bottleneck = max(layers, key=lambda layer: layer["cycles"])
+    critical_path = critical_path_cycles(model, {layer["name"]: layer["cycles"] for layer in layers})
     fits = {r: {"used": totals[r], "available": board.resources[r],
                 # None where the part has none of the resource at all
                 "utilization": totals[r] / board.resources[r] if board.resources[r] else None}
@@ -76,17 +114,27 @@ def estimate(model, board, clock_mhz=None):
         "part": board.part,
         "clock_mhz": clock_mhz,
         "layers": layers,
+        "fifos": fifos,
         "totals": totals,
-        "max_cycles": perf["max_cycles"],
-        "bottleneck": perf["max_cycles_node_name"],
-        "critical_path_cycles": perf["critical_path_cycles"],
-        "estimated_fps": clock_mhz * 1e6 / perf["max_cycles"],
-        "balance": balance(model, perf["max_cycles"]),
-        # FINN's pessimistic latency: the cycles of the slowest input-to-output path, no overlap
-        "estimated_latency_ns": perf["critical_path_cycles"] * 1e3 / clock_mhz,
+        "max_cycles": bottleneck["cycles"],
+        "bottleneck": bottleneck["name"],
+        "critical_path_cycles": critical_path,
+        "estimated_fps": clock_mhz * 1e6 / bottleneck["cycles"],
+        "balance": balance(model, bottleneck["cycles"]),
+        "estimated_latency_ns": critical_path * 1e3 / clock_mhz,
         "fits": fits,
         "fits_board": all(f["used"] <= f["available"] for f in fits.values()),
     }
+
+
+def critical_path_cycles(model, cycles):
+    """FINN's pessimistic latency: the most cycles (`cycles` by node name) along any input-to-output
+    path, as if no layer overlapped with the next."""
+    latency = {}
+    for node in model.graph.node:     # topological order
+        predecessors = model.find_direct_predecessors(node) or []
+        latency[node.name] = cycles[node.name] + max((latency[p.name] for p in predecessors), default=0)
+    return max(latency.values())
 
 
 def write_report(est, path):

@@ -1,4 +1,5 @@
-"""The build's readable report: report/summary.md and PNG plots of an estimate() result.
+"""The build's readable report: report/summary.md and PNG plots of an estimate() result, beside what
+the rtlsim of the generated RTL measured.
 
 cycles.png: cycles per frame of every layer, the bottleneck marked; resources.png: every layer's LUT,
 BRAM, DSP (and URAM) as a share of the board; pareto.png: the folding optimizer's throughput-vs-LUT
@@ -6,7 +7,7 @@ front with this build's design on it. Plots use matplotlib's object API (no pypl
 """
 from matplotlib.figure import Figure
 
-from compiler.fileio import write_json
+from compiler.fileio import write_file
 
 # FINN's per-layer unit -> (board unit, layer units per board unit)
 _BOARD_UNITS = {"LUT": ("LUT", 1), "BRAM_18K": ("BRAM36", 2), "DSP": ("DSP", 1), "URAM": ("URAM", 1)}
@@ -32,7 +33,8 @@ def _summary(title, est, front, budget):
              f"({est['max_cycles']} cycles per frame, bottleneck `{bottleneck}`), latency "
              f"{est['estimated_latency_ns'] / 1e3:,.1f} µs, pipeline balance {balance} "
              "(total MACs / MAC units / bottleneck cycles; 1 = every MAC unit busy every cycle). "
-             f"The design {fit} on the board. FINN's analytical estimates; width converters included.", "",
+             f"The design {fit} on the board. Estimates: cycles from our kernels' cycle model, resources from "
+             "FINN's analytical models; width converters and FIFOs included.", "",
              _table(("resource", "used", "available", "utilization"),
                     [(r, f["used"], f["available"], f"{f['utilization']:.1%}" if f["utilization"] is not None else "-")
                      for r, f in est["fits"].items()]), "",
@@ -122,13 +124,72 @@ def _plot_front(est, front, budget, path):
     fig.savefig(path, dpi=100)
 
 
-def write_summary(title, est, front, budget, folder):
-    """Write summary.md, cycles.png, resources.png and (with a front) pareto.png and pareto.json into
-    `folder`. `front`: the optimizer's Pareto points (Plan.point), fastest first; `budget`: board units."""
+def _measured(rtlsim):
+    """The summary's section on what rtlsim measured (compiler.sim.rtlsim.performance)."""
+    def share(value):
+        return f"{value:.0%}"
+
+    lines = ["## Measured in rtlsim", "",
+             "Verilator's cycle-accurate simulation of the generated RTL (rtl/), frames streamed as fast as it "
+             "takes them: a simulation, not a board measurement.", "",
+             _table(("", "measured", "estimated"), [
+                 ("cycles per frame", f"{rtlsim['interval_cycles']:,.1f}", f"{rtlsim['estimated_cycles']:,}"),
+                 ("frames/s", f"{rtlsim['fps']:,.0f}", f"{rtlsim['estimated_fps']:,.0f}"),
+                 ("first frame's latency (cycles)", f"{rtlsim['latency_cycles']:,}",
+                  f"{rtlsim['estimated_latency_cycles']:,} (no overlap)")]), "",
+             f"{rtlsim['frames']} frames, {rtlsim['cycles']:,} cycles in {rtlsim['seconds']:.2f} s "
+             f"({rtlsim['cycles_per_second'] / 1e3:,.0f}k cycles/s). Per layer, the share of those cycles it "
+             "was busy, held up by its consumer (output full) or waiting for input:", "",
+             _table(("layer", "cycles (our model)", "cycles (FINN)", "busy", "output full", "waiting for input"),
+                    [(layer["name"], layer["cycles_model"], layer["cycles_finn"], share(layer["busy"]),
+                      share(layer["stalled_by_output"]), share(layer["waiting_for_input"]))
+                     for layer in rtlsim["layers"]]), ""]
+    if rtlsim["fifos"]:
+        lines += ["FIFOs between the layers (depths from FIFO sizing, steps/fifo_sizing.json):", "",
+                  _table(("stream", "depth (words)", "peak occupancy"),
+                         [(f["tensor"], f["depth"], f["peak"]) for f in rtlsim["fifos"]]), ""]
+    return "\n".join(lines)
+
+
+def _synthesized(synth):
+    """The summary's section on Yosys' counts (compiler.synth.synthesize_build), or why there are none."""
+    if "skipped" in synth:
+        return f"## Synthesized with Yosys\n\nNot synthesized: {synth['skipped']}.\n"
+
+    def lut(counts):
+        return f"{counts['LUT']} ({counts['LUT_logic']} / {counts['LUTRAM']} / {counts['SRL']})"
+
+    def row(name, entry, estimate):
+        counts = entry.get("counts")
+        if not counts:
+            return (name, entry["error"], "", "", "", "", "", estimate)
+        return (name, lut(counts), counts["FF"], counts["CARRY"], counts["BRAM18"] + 2 * counts["BRAM36"],
+                counts["URAM"], counts["DSP"], estimate)
+
+    rows = [row(layer["name"], layer, f"{layer['estimate']['LUT']:,.0f} LUT, {layer['estimate']['BRAM_18K']} BRAM18, "
+                                      f"{layer['estimate']['DSP']} DSP") for layer in synth["layers"]]
+    rows += [row(f"FIFO {fifo['tensor']} ({fifo['width']} b x {fifo['depth']}, {fifo['style']})", fifo, "")
+             for fifo in synth["fifos"]]
+    rows.append(row("total", {"counts": synth["totals"]}, ""))
+    share = ", ".join(f"{name} {value:.0%}" for name, value in synth["utilization"].items())
+    return "\n".join(["## Synthesized with Yosys", "",
+                      f"{synth['tool']}. {synth['note']}.", "",
+                      _table(("layer", "LUT (logic / LUTRAM / SRL)", "FF", "CARRY", "BRAM18", "URAM", "DSP",
+                              "estimate (FINN's model)"), rows), "",
+                      f"Of the board: {share}: " + ("fits." if synth["fits_board"] else
+                                                    f"does NOT fit ({', '.join(synth['over'] + synth['not_synthesized'])})."),
+                      ""])
+
+
+def write_summary(title, est, front, budget, folder, rtlsim=None, synth=None):
+    """Write summary.md, cycles.png, resources.png and (with a front) pareto.png into `folder`. `front`:
+    the optimizer's Pareto points (Plan.point), fastest first; `budget`: board units; `rtlsim`: what the
+    rtlsim measured (compiler.sim.rtlsim.performance), or None; `synth`: report/synth.json, or None."""
     folder.mkdir(parents=True, exist_ok=True)
     _plot_cycles(est, folder / "cycles.png")
     _plot_resources(est, folder / "resources.png")
     if front:
         _plot_front(est, front, budget, folder / "pareto.png")
-        write_json({"budget": budget, "front": front}, folder / "pareto.json")
-    (folder / "summary.md").write_text(_summary(title, est, front, budget))
+    text = (_summary(title, est, front, budget) + ("\n" + _measured(rtlsim) if rtlsim else "")
+            + ("\n" + _synthesized(synth) if synth else ""))
+    write_file(folder / "summary.md", text)

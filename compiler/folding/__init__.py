@@ -6,9 +6,10 @@ folding that meets a throughput target with the least resources (or the fastest 
 `auto_fold` runs FINN's SetFolding instead and checks that what it produced is legal.
 """
 from compiler.folding.auto import auto_fold
-from compiler.folding.config import apply, extract, load, save, validate
+from compiler.folding.config import apply, apply_fifo_depths, extract, load, save, validate
 from compiler.folding.optimize import DEFAULT_LIMITS, FoldingSpace, optimize, resource_budget
 from compiler.folding.rules import FIFO_ATTRS, FOLDING_ATTRS, FoldingError, legal_values
 
-__all__ = ["DEFAULT_LIMITS", "FIFO_ATTRS", "FOLDING_ATTRS", "FoldingError", "FoldingSpace", "apply", "auto_fold",
-           "extract", "legal_values", "load", "optimize", "resource_budget", "save", "validate"]
+__all__ = ["DEFAULT_LIMITS", "FIFO_ATTRS", "FOLDING_ATTRS", "FoldingError", "FoldingSpace", "apply",
+           "apply_fifo_depths", "auto_fold", "extract", "legal_values", "load", "optimize", "resource_budget", "save",
+           "validate"]

@@ -4,13 +4,14 @@ from finn.util.fpgadataflow import is_hls_node, is_rtl_node
 
 from compiler.folding.config import extract, validate
 from compiler.folding.rules import FoldingError, hw_nodes
+from compiler.hwops import WIDEST_WORD
 
 
 # FINN caps an MVAU's weight stream (PE * SIMD * weight bits) at 36 bits by default because its
-# decoupled-memory MVAUs stream weights from a memory. Our MVAU keeps its weights in on-chip arrays
-# partitioned by PE and SIMD, with no weight stream, so we only keep FINN's hard limit (the widest
-# ap_uint, AP_INT_MAX_W).
-NO_WEIGHT_STREAM_CAP = 8191
+# decoupled-memory MVAUs stream weights from a memory. Our MVAU reads one weight word of PE * SIMD
+# weights per cycle from its ROM, so we only keep the limit of every word: the widest ap_uint Vitis
+# HLS supports (AP_INT_MAX_W).
+NO_WEIGHT_STREAM_CAP = WIDEST_WORD
 
 
 def frame_cycles(target_fps, clock_mhz):

@@ -15,7 +15,8 @@ from qonnx.transformation.base import Transformation
 
 from compiler.fileio import write_json
 from compiler.folding.rules import (
-    FIFO_ATTRS, FOLDING_ATTRS, FoldingError, configurable_attrs, coupled, hw_nodes, rules,
+    FIFO_ATTRS, FOLDING_ATTRS, WIDEST_WORD_WHY, FoldingError, configurable_attrs, converter_too_wide, coupled,
+    hw_nodes, rules, too_wide,
 )
 
 _TYPE_NAMES = {"i": "an integer", "f": "a number", "s": "a string", "ints": "a list of integers"}
@@ -25,12 +26,14 @@ def _show(value):
     return json.dumps(value)
 
 
-def extract(model):
-    """The current folding attributes of every HW node, as FINN writes them (Defaults first)."""
+def extract(model, fifo_depths=False):
+    """The current folding attributes of every HW node, as FINN writes them (Defaults first); with
+    fifo_depths, also the depth of the FIFO in front of each of its inputs (inFIFODepths)."""
     config = {"Defaults": {}}
+    wanted = FOLDING_ATTRS + (("inFIFODepths",) if fifo_depths else ())
     for name, node in hw_nodes(model).items():
         inst = getCustomOp(node)
-        attrs = {a: inst.get_nodeattr(a) for a in configurable_attrs(inst) if a in FOLDING_ATTRS}
+        attrs = {a: inst.get_nodeattr(a) for a in configurable_attrs(inst) if a in wanted}
         if attrs:
             config[name] = attrs
     return config
@@ -72,7 +75,9 @@ def _resolve(config, hw, problems):
         if name == "Defaults":
             continue
         if name not in hw:
-            problems.append(f"no HW node named {_show(name)}; the HW nodes are: {', '.join(hw)}")
+            # The width converters the build inserts after folding carry only FIFO depths: kept for then.
+            if not (isinstance(attrs, dict) and attrs and set(attrs) <= set(FIFO_ATTRS)):
+                problems.append(f"no HW node named {_show(name)}; the HW nodes are: {', '.join(hw)}")
         elif not isinstance(attrs, dict):
             problems.append(f"{name}: expected an object of attributes, got {_show(attrs)}")
         else:
@@ -88,6 +93,7 @@ def _check(model, config, source):
     # Legality is judged on a copy of each node with all its new values set, since one attribute's
     # legal values can depend on another's (e.g. SIMD on parallel_window).
     insts = {name: getCustomOp(node) for name, node in hw.items()}
+    broken = set()      # nodes with illegal values
     for name, attrs in wanted.items():
         copy = NodeProto()
         copy.CopyFrom(hw[name])
@@ -100,21 +106,29 @@ def _check(model, config, source):
                 problems.append(f"{where}: {_show(attr)} is not a folding attribute of {copy.op_type}; "
                                 f"it has {', '.join(known)}")
                 continue
+            expected = _TYPE_NAMES.get(inst.get_nodeattr_def(attr)[0], "another type")
+            if isinstance(value, bool):         # JSON true/false, which Python would take as 1/0
+                problems.append(f"{where}: {attr}={_show(value)} has the wrong type: expected {expected}")
+                continue
             try:
                 inst.set_nodeattr(attr, value)
             except TypeError:
-                expected = _TYPE_NAMES.get(inst.get_nodeattr_def(attr)[0], "another type")
                 problems.append(f"{where}: {attr}={_show(value)} has the wrong type: expected {expected}")
                 continue
             except ValueError:
                 pass  # outside the op's fixed set of values: reported below with the legal ones
             settable[attr] = value
         # Every attribute of a touched node is checked: a new value can make an old one illegal.
-        for attr, (values, why) in rules(inst).items():
-            value = settable.get(attr, inst.get_nodeattr(attr))
-            if value not in values:
-                problems.append(f"{where}: {attr}={_show(value)} is not legal: {why}; "
-                                f"legal values: {', '.join(map(_show, values)) or 'none'}")
+        illegal = [f"{where}: {attr}={_show(settable.get(attr, inst.get_nodeattr(attr)))} is not legal: {why}; "
+                   f"legal values: {', '.join(map(_show, values)) or 'none'}"
+                   for attr, (values, why) in rules(inst).items()
+                   if settable.get(attr, inst.get_nodeattr(attr)) not in values]
+        problems += illegal
+        # word widths mean something for legal values only
+        if not illegal and too_wide(inst):
+            problems.append(f"{where}: {too_wide(inst)}; {WIDEST_WORD_WHY}")
+        elif illegal:
+            broken.add(name)
     for producer, p_attr, consumer, c_attr in coupled(model):
         if producer.name in wanted or consumer.name in wanted:
             p_val = insts[producer.name].get_nodeattr(p_attr)
@@ -123,10 +137,29 @@ def _check(model, config, source):
                 problems.append(f"{producer.name} ({producer.op_type}): {p_attr}={p_val} must equal "
                                 f"{c_attr}={c_val} of {consumer.name} ({consumer.op_type}), "
                                 "which consumes its depthwise windows")
+    if not broken:
+        problems += _converter_problems(model, hw, insts, wanted)
     if problems:
         raise FoldingError(f"{source}: {len(problems)} problem(s) in the folding config:\n"
                            + "\n".join(f"  {p}" for p in problems))
     return wanted
+
+
+def _converter_problems(model, hw, insts, wanted):
+    """The streams into or out of a touched node whose width converter (the build inserts one where a
+    producer's words differ from its consumer's) would be too wide."""
+    problems = []
+    for name, node in hw.items():
+        for index, tensor in enumerate(node.output):
+            for consumer in model.find_consumers(tensor):
+                if consumer.name not in hw or not {name, consumer.name} & set(wanted):
+                    continue
+                port = [t for t in consumer.input if model.get_initializer(t) is None].index(tensor)
+                why = converter_too_wide(insts[name].get_outstream_width(index),
+                                         insts[consumer.name].get_instream_width(port))
+                if why:
+                    problems.append(f"{name} -> {consumer.name}: {why}; {WIDEST_WORD_WHY}")
+    return problems
 
 
 def validate(model, config, source="folding.json"):
@@ -149,6 +182,13 @@ class _SetAttributes(Transformation):
 def apply(model, config, source="folding.json"):
     """A copy of `model` with the (validated) config's attributes set on its nodes."""
     return model.transform(_SetAttributes(_check(model, config, source)))
+
+
+def apply_fifo_depths(model, config):
+    """A copy of `model` with the FIFO depths (inFIFODepths) of `config` set on the nodes it has."""
+    wanted = {name: {"inFIFODepths": attrs["inFIFODepths"]} for name, attrs in config.items()
+              if name != "Defaults" and isinstance(attrs, dict) and "inFIFODepths" in attrs}
+    return apply(model, {name: attrs for name, attrs in wanted.items() if name in hw_nodes(model)})
 
 
 def load(path):

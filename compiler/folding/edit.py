@@ -10,6 +10,7 @@ from pathlib import Path
 from qonnx.custom_op.registry import getCustomOp
 
 import boards
+from compiler.buildfolder import BuildFolder, load_graph
 from compiler.estimate import estimate
 from compiler.folding.config import apply, load, save
 from compiler.folding.rules import FoldingError, hw_nodes, legal_values
@@ -21,8 +22,6 @@ SHAPE_ATTRS = {"MVAU": ("MH", "MW"), "VVAU": ("Channels", "Kernel"), "Thresholdi
 
 def _build(build_dir):
     """(folded graph, board, clock) of a build folder."""
-    from compiler.flow import load_graph
-
     build_dir = Path(build_dir)
     config_path = build_dir / "build_config.json"
     if not (build_dir / "folding.json").exists() or not config_path.exists():
@@ -76,14 +75,15 @@ def set_values(build_dir, node_name, assignments):
     """Set attributes (["PE=8", "SIMD=16"]) of one node in the build's folding.json, after checking
     them against the legal values; returns the re-estimated table."""
     model, board, clock_mhz = _build(build_dir)
-    path = Path(build_dir) / "folding.json"
-    config = load(path)
-    entry = config.setdefault(node_name, {})
-    for assignment in assignments:
-        attr, sep, value = assignment.partition("=")
-        if not sep:
-            raise FoldingError(f"'{assignment}' is not ATTR=VALUE (e.g. PE=8)")
-        entry[attr.strip()] = _value(value.strip())
-    folded = apply(model, config, source=str(path))
-    save(config, path)
+    with BuildFolder(build_dir).locked():       # not while a build uses the folder
+        path = Path(build_dir) / "folding.json"
+        config = load(path)
+        entry = config.setdefault(node_name, {})
+        for assignment in assignments:
+            attr, sep, value = assignment.partition("=")
+            if not sep:
+                raise FoldingError(f"'{assignment}' is not ATTR=VALUE (e.g. PE=8)")
+            entry[attr.strip()] = _value(value.strip())
+        folded = apply(model, config, source=str(path))
+        save(config, path)
     return table(folded, board, clock_mhz)

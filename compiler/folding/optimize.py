@@ -26,9 +26,10 @@ from onnx import NodeProto, helper
 from qonnx.custom_op.registry import getCustomOp
 
 from compiler.estimate import FIT_RESOURCES, LAYER_RESOURCES, layer_estimate
-from compiler.folding.auto import NO_WEIGHT_STREAM_CAP, frame_cycles
+from compiler.folding.auto import frame_cycles
 from compiler.folding.config import apply
-from compiler.folding.rules import FoldingError, base_op, coupled, hw_nodes, legal_values
+from compiler.folding.rules import FoldingError, converter_too_wide, coupled, hw_nodes, legal_values, too_wide
+from compiler.hwops import base_op
 
 # At most this many passes of re-folding the rows at forks and joins; a pass that changes nothing ends it.
 MAX_SWEEPS = 8
@@ -52,12 +53,9 @@ def kernel_supports(inst):
 
 
 def _within_widest_word(inst):
-    """FINN's widest ap_uint (AP_INT_MAX_W) bounds every stream word and an MVAU's weight word
-    (PE * SIMD * weight bits: our MVAU reads all its weights for one cycle at once)."""
-    widths = [inst.get_instream_width(0), inst.get_outstream_width(0)]
-    if base_op(inst.onnx_node.op_type) == "MVAU":
-        widths.append(inst.get_nodeattr("PE") * inst.get_nodeattr("SIMD") * inst.get_input_datatype(1).bitwidth())
-    return max(widths) <= NO_WEIGHT_STREAM_CAP
+    """The widest ap_uint Vitis HLS supports (AP_INT_MAX_W, WIDEST_WORD bits) bounds every stream word
+    and a MAC layer's weight word (PE * SIMD weights: our MVAU/VVAU read them in one cycle)."""
+    return not too_wide(inst)
 
 
 def _copy(node, attrs):
@@ -122,22 +120,32 @@ def _option(insts_attrs, part):
 
 def _depthwise_options(window, consumer, part):
     """A depthwise window generator emits the channel group its VVAU/Pool consumes (SIMD = PE), all
-    window positions at once (parallel_window) only for a VVAU that takes several (SIMD > 1)."""
+    window positions at once (parallel_window) only for a VVAU that takes several (SIMD > 1). A VVAU
+    taking fewer than all of them reads the window through a width converter, priced with the stage."""
     for attrs, inst in _configs(consumer):
         window_attrs = {"SIMD": attrs["PE"]}
         if "parallel_window" in getCustomOp(window).get_nodeattr_types():
             window_attrs["parallel_window"] = int(attrs.get("SIMD", 1) > 1)
         window_inst = _copy(window, window_attrs)
-        if _usable(window_inst, window_attrs):
-            yield _option([(window_inst, window_attrs), (inst, attrs)], part)
+        if not _usable(window_inst, window_attrs):
+            continue
+        inner = converter_luts((window_inst.get_folded_output_shape()[-1], window_inst.get_outstream_width()),
+                               (inst.get_folded_input_shape()[-1], inst.get_instream_width()), part)
+        if inner is not None:
+            option = _option([(window_inst, window_attrs), (inst, attrs)], part)
+            option.resources["LUT"] += inner
+            yield option
 
 
 @cache
 def converter_luts(written, read, part):
     """LUTs of the width converter FINN's InsertDWC puts between a producer writing words `written`
-    and a consumer reading words `read` ((elements, bits) each): none if the element counts match."""
+    and a consumer reading words `read` ((elements, bits) each): none if the element counts match;
+    None if its buffer would be wider than the widest word (no folding may need it)."""
     if written[0] == read[0]:
         return 0
+    if converter_too_wide(written[1], read[1]):
+        return None
     node = helper.make_node("StreamingDataWidthConverter_hls", ["in"], ["out"], backend="fpgadataflow",
                             domain="finn.custom_op.fpgadataflow.hls", inWidth=written[1], outWidth=read[1])
     return math.ceil(getCustomOp(node).lut_estimation(part))
@@ -183,11 +191,15 @@ def _cheapest_row(choices, part, outside=None):
         for read in {option.words[0] for option in candidates}:
             for written, (total, options, luts) in best.items():
                 converter = 0 if written is None else converter_luts(written, read, part)
+                if converter is None:
+                    continue
                 total_here = (total[0] + converter, *total[1:])
                 if read not in arrivals or total_here < arrivals[read][0]:
                     arrivals[read] = (total_here, options, luts + converter)
         reached = {}
         for option in candidates:
+            if option.words[0] not in arrivals:
+                continue
             total, options, luts = arrivals[option.words[0]]
             total = tuple(a + b for a, b in zip(total, option.key()))
             if outside:
@@ -327,10 +339,12 @@ class FoldingSpace:
         return self._words[key]
 
     def _converter(self, edge, source_option, target_option):
-        """LUTs of the width converter on `edge` with its two stages folded as given."""
+        """LUTs of the width converter on `edge` with its two stages folded as given (infinite if it
+        would be too wide)."""
         written = self._word(edge.producer, source_option.attrs[edge.producer], edge.output, True)
         read = self._word(edge.consumer, target_option.attrs[edge.consumer], edge.index, False)
-        return converter_luts(written, read, self.part)
+        luts = converter_luts(written, read, self.part)
+        return math.inf if luts is None else luts
 
     def _boundary_luts(self, chosen):
         """LUTs of the width converters between rows, for `chosen` (stage index -> option)."""
@@ -385,7 +399,7 @@ class FoldingSpace:
         """The fastest plan that fits `budget` (board units), or None if even the slowest does not."""
         for budget_cycles in self.budgets():
             plan = self.cheapest(budget_cycles)
-            if not plan.over(budget):
+            if plan is not None and not plan.over(budget):
                 return plan
         return None
 
@@ -395,7 +409,7 @@ class FoldingSpace:
         front = []
         for budget_cycles in self.budgets():
             plan = self.cheapest(budget_cycles)
-            if not front or plan.totals["LUT"] < front[-1].totals["LUT"]:
+            if plan is not None and (not front or plan.totals["LUT"] < front[-1].totals["LUT"]):
                 front.append(plan)
         return front
 

@@ -10,6 +10,9 @@ from qonnx.custom_op.registry import getCustomOp
 
 from finn.util.fpgadataflow import is_fpgadataflow_node
 
+from compiler.hwops import WIDEST_WORD, base_op, converter_buffer_bits
+from models.errors import UserError
+
 # The attributes FINN's build extracts into (auto_/applied_)folding_config.json, in FINN's order.
 FOLDING_ATTRS = (
     "PE", "SIMD", "EmbFold", "SeqFold", "parallel_window", "ram_style", "ram_style_thresholds",
@@ -20,15 +23,8 @@ FOLDING_ATTRS = (
 FIFO_ATTRS = ("inFIFODepths", "outFIFODepths")
 
 
-def base_op(op_type):
-    """MVAU_hls -> MVAU: the rules hold for the generic op and both of its backends."""
-    for suffix in ("_hls", "_rtl"):
-        if op_type.endswith(suffix):
-            return op_type[: -len(suffix)]
-    return op_type
 
-
-class FoldingError(ValueError):
+class FoldingError(UserError):
     """A folding config that FINN would reject or turn into broken hardware."""
 
 
@@ -141,11 +137,56 @@ def _restrictions(inst):
                    f"with parallel_window=1 (not depthwise) SIMD must equal IFMChannels={channels}")
         if get("dynamic_mode"):
             yield "parallel_window", lambda v: v == 0, "dynamic_mode=1 does not work with parallel_window=1"
-    # FINN asserts this for non-Versal parts only; every board this project targets is non-Versal.
-    streamed = (base_op(op) == "MVAU" or op == "Thresholding_hls") and get("mem_mode") == "internal_decoupled"
-    if streamed and not get("runtime_writeable_weights"):
-        yield ("ram_style", lambda v: v != "ultra",
-               "URAM weights need runtime_writeable_weights=1 (they cannot be initialised from the bitfile)")
+        if get("parallel_window") and (k_h == 1 or get("IFMDim")[1] == 1):
+            yield ("ram_style", lambda v: v in ("auto", "distributed"),
+                   "a 1D parallel window keeps its span in registers (FINN's estimate: no RAM)")
+    # Our kernels keep weights, thresholds and constants on chip, in ROMs the bitstream initialises.
+    types = inst.get_nodeattr_types()
+    if base_op(op) in ("MVAU", "VVAU", "Thresholding") or base_op(op).startswith("Elementwise"):
+        if "ram_style" in types:
+            yield ("ram_style", lambda v: v != "ultra",
+                   "our kernels keep its constants in ROMs the bitstream initialises, which UltraRAM cannot be")
+        if "mem_mode" in types:
+            yield ("mem_mode", lambda v: v in ("internal_embedded", "internal_decoupled"),
+                   "our kernels keep its constants on chip (either internal mode: one ROM per layer)")
+        if "runtime_writeable_weights" in types:
+            yield ("runtime_writeable_weights", lambda v: v == 0,
+                   "our kernels' constants are part of the bitstream, not writeable at run time")
+
+
+def word_widths(inst):
+    """(what, bits) of every word our kernels build for this node: its streams' words and a MAC
+    layer's weight memory word (PE * SIMD weights, read in one cycle)."""
+    op, get = base_op(inst.onnx_node.op_type), inst.get_nodeattr
+    node = inst.onnx_node
+    # the other inputs are constants (weights, thresholds, parameters)
+    streamed = len(node.input) if op == "StreamingConcat" else \
+        2 if op.startswith("Elementwise") and get("rhs_style") == "input" else 1
+    for i in range(streamed):
+        yield f"input {i} word", inst.get_instream_width(i)
+    for i in range(len(node.output)):
+        yield f"output {i} word", inst.get_outstream_width(i)
+    if op in ("MVAU", "VVAU"):
+        yield "weight word", get("PE") * get("SIMD") * inst.get_input_datatype(1).bitwidth()
+    if op == "StreamingDataWidthConverter":
+        yield "buffer", converter_buffer_bits(inst.get_instream_width(), inst.get_outstream_width())
+
+
+def too_wide(inst):
+    """What of this node is wider than WIDEST_WORD, as text (empty if nothing)."""
+    return ", ".join(f"its {what} has {bits} bits" for what, bits in word_widths(inst) if bits > WIDEST_WORD)
+
+
+def converter_too_wide(written_bits, read_bits):
+    """Why no width converter can join words of these widths (empty if one can)."""
+    if written_bits == read_bits or converter_buffer_bits(written_bits, read_bits) <= WIDEST_WORD:
+        return ""
+    return (f"a width converter from {written_bits}- to {read_bits}-bit words needs a "
+            f"{converter_buffer_bits(written_bits, read_bits)}-bit buffer")
+
+
+WIDEST_WORD_WHY = (f"every stream and buffer word must stay within {WIDEST_WORD} bits (AP_INT_MAX_W, the widest "
+                   "ap_uint Vitis HLS supports): lower PE/SIMD")
 
 
 def legal_values(node_inst):

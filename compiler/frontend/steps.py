@@ -1,7 +1,4 @@
 """The frontend's graph steps. Each takes and returns a qonnx ModelWrapper."""
-import os
-import tempfile
-
 import numpy as np
 from onnx import helper
 
@@ -19,8 +16,10 @@ from qonnx.util.cleanup import cleanup_model
 
 from compiler.frontend.workarounds import (
     BypassOrderPreservingTransposeBeforeFlatten, Change3DTo4DTensorsAcrossConcat, ConvBiasQuantParamsAsVectors,
-    MakeGraphInputNHWC, PadMaxPoolDilationsTo2D, SnapIntegerBiases,
+    InferThresholdingLayerWithBipolar, MakeGraphInputNHWC, MinimizeWeightBitWidthKeepingBipolar, PadMaxPoolDilationsTo2D, SnapIntegerBiases,
+    XnorPopcountAccumulatorsUnsigned,
 )
+from models.errors import UserError
 
 # Op types of an exported QONNX graph that this flow maps to hardware (or keeps on the host at the
 # graph's ends). Anything else is reported up front instead of failing deep inside a transform.
@@ -31,9 +30,10 @@ SUPPORTED_QONNX_OPS = {
 # Nodes that may stay outside the dataflow partition: they run on the host, before or after it.
 HOST_OPS = {"MultiThreshold", "Mul", "Add", "Sub", "Div", "Transpose", "Reshape", "Flatten", "Identity"}
 FINN_HW_DOMAIN = "finn.custom_op.fpgadataflow"
+CHANNELS_LAST = {2: "NC", 3: "NWC", 4: "NHWC"}     # data_layout by tensor rank, channels last
 
 
-class UnsupportedLayerError(ValueError):
+class UnsupportedLayerError(UserError):
     """The model has a layer the flow cannot map to hardware."""
 
 
@@ -44,18 +44,6 @@ def _tidy(model):
     model = model.transform(GiveReadableTensorNames())
     model = model.transform(InferDataTypes())
     return model.transform(RemoveStaticGraphInputs())
-
-
-def export_brevitas(module, input_shape):
-    """Export a Brevitas module to a QONNX graph (one frame of `input_shape`, batch 1)."""
-    import torch
-    from brevitas.export import export_qonnx
-
-    module.eval()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = os.path.join(tmp, "export.onnx")
-        export_qonnx(module, torch.zeros(1, *input_shape), export_path=tmp_path)
-        return cleanup_model(ModelWrapper(tmp_path))
 
 
 def check_supported(model):
@@ -103,6 +91,7 @@ def streamline(model):
         MakeMaxPoolNHWC, MoveMaxPoolPastMultiThreshold, MoveMulPastAdd, MoveScalarLinearPastInvariants,
     )
     from finn.transformation.streamline.streamline_plus import StreamlinePlus
+    from qonnx.transformation.bipolar_to_xnor import ConvertBipolarMatMulToXnorPopcount
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
     for transform in [
@@ -117,6 +106,10 @@ def streamline(model):
         MakeMaxPoolNHWC(),
         AbsorbConsecutiveTransposes(),
         MoveScalarLinearPastInvariants(),
+        Streamline(),
+        # BIPOLAR x BIPOLAR MatMuls become XNOR popcounts over BINARY (0/1) streams, as in FINN's own
+        # streamlining: the correction (2 * popcount - MW) is streamlined into the next thresholds.
+        ConvertBipolarMatMulToXnorPopcount(),
         Streamline(),
         # Residual adds and concats: scales moved past forks and joins, transposes cancelled, so the
         # branches meet as integers.
@@ -147,7 +140,8 @@ def _is_integer_op(model, node):
 class KeepFloatInputQuantizerOnHost(Transformation):
     """A Thresholding layer fed by float data is the model's input quantizer. Turn it back into a
     MultiThreshold host op: the driver quantizes frames in software (as finn-examples' VGG10 does),
-    so the accelerator streams narrow integers instead of 32-bit floats and compares no floats."""
+    so the accelerator streams narrow integers instead of 32-bit floats and compares no floats.
+    The Thresholding layer's channels are its last axis, of an NHWC image or an (N, C) vector."""
 
     def apply(self, model):
         from qonnx.custom_op.registry import getCustomOp
@@ -155,10 +149,14 @@ class KeepFloatInputQuantizerOnHost(Transformation):
         for index, node in enumerate(model.graph.node):
             if node.op_type.startswith("Thresholding") and not model.get_tensor_datatype(node.input[0]).is_integer():
                 inst = getCustomOp(node)
+                layout = CHANNELS_LAST[len(model.get_tensor_shape(node.input[0]))]
+                bipolar = inst.get_nodeattr("outputDataType") == "BIPOLAR"
+                # BIPOLAR: the count of thresholds passed (0 or 1) maps to -1 or +1
+                scale, bias = (2.0, -1.0) if bipolar else (1.0, float(inst.get_nodeattr("ActVal")))
                 host = helper.make_node(
                     "MultiThreshold", list(node.input[:2]), list(node.output), name=node.name,
                     domain="qonnx.custom_op.general", out_dtype=inst.get_nodeattr("outputDataType"),
-                    out_bias=float(inst.get_nodeattr("ActVal")), data_layout="NHWC")
+                    out_scale=scale, out_bias=bias, data_layout=layout)
                 model.graph.node.remove(node)
                 model.graph.node.insert(index, host)
                 return model, True
@@ -173,22 +171,25 @@ def convert_to_hw(model):
     from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import (
         InferElementwiseBinaryOperation,
     )
+    from finn.transformation.fpgadataflow.convert_to_hw.binary_matrix_vector_activation import (
+        InferBinaryMatrixVectorActivation,
+    )
     from finn.transformation.fpgadataflow.convert_to_hw.label_select import InferLabelSelectLayer
     from finn.transformation.fpgadataflow.convert_to_hw.pool import InferPool
     from finn.transformation.fpgadataflow.convert_to_hw.quantized_matrix_vector_activation import (
         InferQuantizedMatrixVectorActivation,
     )
-    from finn.transformation.fpgadataflow.convert_to_hw.thresholding import InferThresholdingLayer
     from finn.transformation.fpgadataflow.convert_to_hw.vector_vector_activation import InferVectorVectorActivation
     from finn.transformation.move_reshape import RemoveCNVtoFCFlatten
     from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes
 
     for transform in [
+        InferBinaryMatrixVectorActivation(),
         InferQuantizedMatrixVectorActivation(),
         InferVectorVectorActivation(),
         InferElementwiseBinaryOperation(_is_integer_op),
         InferLabelSelectLayer(),
-        InferThresholdingLayer(),
+        InferThresholdingLayerWithBipolar(),
         InferPool(),
         InferConvInpGen(),
         InferConcatLayer(),
@@ -230,8 +231,21 @@ def create_dataflow_partition(model, work_dir):
     return parent, dataflow
 
 
+def split_parent(parent):
+    """(head nodes, partition node, tail nodes) of the parent graph around the dataflow partition."""
+    nodes = list(parent.graph.node)
+    index = next(i for i, n in enumerate(nodes) if n.op_type == "StreamingDataflowPartition")
+    return nodes[:index], nodes[index], nodes[index + 1:]
+
+
 def specialize_layers(model, fpga_part):
-    """Pick the HLS variant of every layer (our kernels are HLS), as FINN's SpecializeLayers does."""
+    """Pick the HLS variant of every layer (our kernels are HLS), as FINN's SpecializeLayers does, and
+    give it the narrowest types (see minimize_bit_widths): they do not depend on the folding, so the
+    folding optimizer prices every layer as it is built."""
+    return narrowest_types(_specialize(model, fpga_part))
+
+
+def _specialize(model, fpga_part):
     from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
     from qonnx.custom_op.registry import getCustomOp
 
@@ -240,16 +254,21 @@ def specialize_layers(model, fpga_part):
     return _tidy(model.transform(SpecializeLayers(fpga_part)))
 
 
-def minimize_bit_widths(model, fpga_part):
-    """Integer thresholds, narrowest weight/accumulator types (they set the kernels' ap_int widths),
-    and a width converter wherever a producer's word width differs from its consumer's."""
-    from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
+def narrowest_types(model):
+    """Integer thresholds and the narrowest weight and accumulator types (they set the kernels' ap_int
+    widths). Idempotent."""
     from finn.transformation.fpgadataflow.minimize_accumulator_width import MinimizeAccumulatorWidth
-    from finn.transformation.fpgadataflow.minimize_weight_bit_width import MinimizeWeightBitWidth
     from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
 
     model = model.transform(RoundAndClipThresholds())
-    model = model.transform(MinimizeWeightBitWidth())
+    model = model.transform(MinimizeWeightBitWidthKeepingBipolar())
     model = model.transform(MinimizeAccumulatorWidth())
-    model = model.transform(InsertDWC())
-    return specialize_layers(model, fpga_part)
+    return model.transform(XnorPopcountAccumulatorsUnsigned())
+
+
+def minimize_bit_widths(model, fpga_part):
+    """The narrowest types (for a folded graph from elsewhere, too), and a width converter wherever a
+    producer's word width differs from its consumer's."""
+    from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
+
+    return _specialize(narrowest_types(model).transform(InsertDWC()), fpga_part)

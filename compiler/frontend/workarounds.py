@@ -131,3 +131,66 @@ class SnapIntegerBiases(Transformation):
             if not np.array_equal(value, rounded) and (np.abs(value - rounded) <= self.tol * np.maximum(1, np.abs(value))).all():
                 model.set_initializer(constant[0], rounded.astype(value.dtype))
         return model, False
+
+
+class MinimizeWeightBitWidthKeepingBipolar(Transformation):
+    """FINN's MinimizeWeightBitWidth turns BIPOLAR weights (-1/+1, one bit) into INT2: with
+    |min| = max it takes the smallest type holding -max - 1 = -2. That doubles the weight memory and
+    the multipliers of every binary-weight layer, so the estimate step no longer matches the folding
+    optimizer's plan (BNN-PYNQ's w1a2 networks). Run it, then give BIPOLAR weights their type back."""
+
+    def apply(self, model):
+        from finn.transformation.fpgadataflow.minimize_weight_bit_width import MinimizeWeightBitWidth
+        from qonnx.custom_op.registry import getCustomOp
+
+        bipolar = [node.name for node in model.graph.node
+                   if "weightDataType" in getCustomOp(node).get_nodeattr_types()
+                   and getCustomOp(node).get_nodeattr("weightDataType") == "BIPOLAR"]
+        model = model.transform(MinimizeWeightBitWidth())
+        for name in bipolar:
+            getCustomOp(model.get_node_from_name(name)).set_nodeattr("weightDataType", "BIPOLAR")
+        return model, False
+
+
+class XnorPopcountAccumulatorsUnsigned(Transformation):
+    """FINN's MinimizeAccumulatorWidth sizes the accumulator of an XNOR-popcount MVAU (binaryXnorMode)
+    for the sum of -1/+1 weights over 0/1 inputs (INT7 for 64 inputs), but the MVAU computes the
+    popcount, 0..MW (UINT7 for 64): without an activation its output type cannot hold MW, and a
+    LabelSelect after it (BNN-PYNQ's last layer) reads 64 as -64. Give it UINT<bits of MW>, rounded up
+    to whole bytes at the graph's output, as FINN does for a last layer."""
+
+    def apply(self, model):
+        from qonnx.core.datatype import DataType
+        from qonnx.custom_op.registry import getCustomOp
+        from qonnx.transformation.infer_datatypes import InferDataTypes
+
+        for node in model.graph.node:
+            inst = getCustomOp(node)
+            if not (node.op_type.startswith("MVAU") and inst.get_nodeattr("binaryXnorMode")):
+                continue
+            bits = int(inst.get_nodeattr("MW")).bit_length()
+            inst.set_nodeattr("accDataType", f"UINT{bits}")
+            if inst.get_nodeattr("noActivation"):
+                if node.output[0] == model.graph.output[0].name:
+                    bits = -(-bits // 8) * 8
+                inst.set_nodeattr("outputDataType", f"UINT{bits}")
+                model.set_tensor_datatype(node.output[0], DataType[f"UINT{bits}"])
+        return model.transform(InferDataTypes()), False
+
+
+class InferThresholdingLayerWithBipolar(Transformation):
+    """FINN's InferThresholdingLayer refuses a BIPOLAR MultiThreshold ("out_scale must be 1 for HLS
+    conversion") although its Thresholding layer outputs BIPOLAR: the count of thresholds passed, 0
+    or 1, read as -1 or +1. Give such MultiThresholds (out_scale 2, out_bias -1) their count, out_scale
+    1 and out_bias 0, and run it: every MultiThreshold becomes a Thresholding layer."""
+
+    def apply(self, model):
+        from finn.transformation.fpgadataflow.convert_to_hw.thresholding import InferThresholdingLayer
+        from qonnx.custom_op.registry import getCustomOp
+
+        for node in model.get_nodes_by_op_type("MultiThreshold"):
+            inst = getCustomOp(node)
+            if inst.get_nodeattr("out_dtype") == "BIPOLAR":
+                inst.set_nodeattr("out_scale", 1.0)
+                inst.set_nodeattr("out_bias", 0.0)
+        return model.transform(InferThresholdingLayer()), False

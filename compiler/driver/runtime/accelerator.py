@@ -24,18 +24,19 @@ class DriverError(RuntimeError):
 class StreamFormat:
     """One AXI stream of the accelerator: FINN's normal and folded shapes of a frame (batch dim 1),
     the element datatype, and the DMA word that carries one folded row (lanes elements, lane i in
-    bits [i*bits, (i+1)*bits), two's complement, zero-padded to word_bits, little-endian bytes)."""
+    bits [i*bits, (i+1)*bits), two's complement, zero-padded to word_bits, little-endian bytes). A
+    BIPOLAR element (-1 or +1) is one bit: 0 or 1."""
 
     def __init__(self, spec):
         self.datatype = spec["datatype"]
-        self.bits, self.signed = spec["bits"], spec["signed"]
+        self.bits, self.signed, self.bipolar = spec["bits"], spec["signed"], self.datatype == "BIPOLAR"
         self.shape_normal, self.shape_folded = tuple(spec["shape_normal"]), tuple(spec["shape_folded"])
         self.word_bits = spec["word_bits"]
         self.lanes = self.shape_folded[-1]
         self.word_bytes = self.word_bits // 8
         self.words = int(np.prod(self.shape_folded[1:-1]))
         self.frame_bytes = self.words * self.word_bytes
-        self.min = -(1 << (self.bits - 1)) if self.signed else 0
+        self.min = -(1 << (self.bits - 1)) if self.signed else -1 if self.bipolar else 0
         self.max = (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
 
     def fold(self, values):
@@ -53,6 +54,10 @@ class StreamFormat:
             values = values.astype(np.int64)
         if values.size and (values.min() < self.min or values.max() > self.max):
             raise DriverError(f"values {values.min()}..{values.max()} do not fit the stream's {self.datatype}")
+        if self.bipolar:
+            if not np.isin(values, (-1, 1)).all():
+                raise DriverError("values for a BIPOLAR stream must be -1 or +1")
+            values = (values + 1) // 2
         lead = values.shape[:-1]
         if self.bits in (8, 16, 32, 64):        # whole-byte elements: a cast does it
             packed = values.astype(f"<i{self.bits // 8}").view(np.uint8).reshape(*lead, -1)
@@ -83,7 +88,7 @@ class StreamFormat:
             values = bits @ (np.int64(1) << np.arange(self.bits, dtype=np.int64))
         if self.signed:
             values -= (values >> (self.bits - 1)) << self.bits
-        return values
+        return 2 * values - 1 if self.bipolar else values
 
     def _shifts(self):
         return (np.arange(self.lanes) * self.bits).astype(np.uint64)
@@ -218,11 +223,17 @@ class Accelerator:
 
     def __init__(self, platform="zynq", bitfile=None, cppsim=None, batch_size=1, config_dir=HERE):
         config_dir = Path(config_dir)
+        if not (config_dir / "accel_config.json").is_file():
+            raise DriverError(f"{config_dir} holds no accel_config.json: run the driver in the build's driver/ "
+                              "folder (or a copy of it)")
         self.config = json.loads((config_dir / "accel_config.json").read_text())
         with np.load(config_dir / "host_params.npz") as params:
             self.params = dict(params)
         self.input = StreamFormat(self.config["input"])
         self.output = StreamFormat(self.config["output"])
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise DriverError(f"--batchsize {batch_size}: give a whole number of frames per accelerator call, "
+                              "1 or more")
         self.batch_size = batch_size
         for fmt, name in ((self.input, "input"), (self.output, "output")):
             if batch_size * fmt.frame_bytes > self.config["dma_max_bytes"]:
@@ -308,7 +319,8 @@ class Accelerator:
     def random_inputs(self, frames, seed=0):
         """Integer inputs spanning the input datatype, for throughput tests."""
         shape = (frames, *self.input.shape_normal[1:])
-        return np.random.default_rng(seed).integers(self.input.min, self.input.max + 1, size=shape)
+        values = np.random.default_rng(seed).integers(self.input.min, self.input.max + 1, size=shape)
+        return np.where(values > 0, 1, -1) if self.input.bipolar else values
 
     def predictions(self, outputs):
         """Class predictions from the model's outputs: the TopK index, or the top score."""

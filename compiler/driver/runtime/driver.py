@@ -11,8 +11,11 @@
 """
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +49,9 @@ def load_validation_set(args, config):
     if args.inputfile:
         if not args.labelfile:
             raise DriverError("validate with --inputfile needs --labelfile (and optionally --snrfile)")
-        snr = np.load(args.snrfile).reshape(-1) if args.snrfile else None
-        return np.load(args.inputfile), np.load(args.labelfile).reshape(-1), snr, args.inputfile
+        snr = load_array(args.snrfile, "--snrfile").reshape(-1) if args.snrfile else None
+        return (load_array(args.inputfile, "--inputfile"), load_array(args.labelfile, "--labelfile").reshape(-1), snr,
+                args.inputfile)
     dataset = config.get("dataset")
     if not dataset:
         raise DriverError("this model takes no RadioML frames: validate with --inputfile and --labelfile")
@@ -57,9 +61,39 @@ def load_validation_set(args, config):
     except ImportError as error:
         raise DriverError(f"validate on RadioML data needs h5py (pip install h5py): {error}") from None
 
-    x, y, snr = radioml.load(path, "test", limit=args.limit, length=dataset["frame_length"])
+    try:
+        x, y, snr = radioml.load(path, "test", limit=args.limit, length=dataset["frame_length"])
+    except (FileNotFoundError, ValueError) as error:      # radioml's errors of a missing or malformed file
+        raise DriverError(str(error)) from None
     x = radioml.average_pool(x, dataset["average_pool"])      # the host's first step, as the build verified
     return x, y, snr, f"{path} (test split{f', {args.limit} frames' if args.limit else ''})"
+
+
+def load_array(path, flag):
+    try:
+        return np.load(path)
+    except (OSError, ValueError) as error:
+        raise DriverError(f"{flag} {path}: not a readable .npy file ({error})") from None
+
+
+def writable(path, flag):
+    """`path`, after checking that it can be written, before the run whose result goes there."""
+    folder = Path(path).resolve().parent
+    if Path(path).is_dir() or not (folder.is_dir() and os.access(folder, os.W_OK)):
+        raise DriverError(f"{flag} {path}: cannot write there (is {folder} a writable folder?)")
+    return Path(path)
+
+
+def internal_error(error, verbose):
+    """A bug: one line saying so, the traceback in a new file (and on stderr with -v); exit code 2."""
+    fd, path = tempfile.mkstemp(prefix="driver-traceback-", suffix=".txt")
+    with os.fdopen(fd, "w") as f:
+        f.write(traceback.format_exc())
+    print(f"internal error (a bug, not a problem with the input): {type(error).__name__}: {error}; the traceback "
+          f"is in {path}" + ("" if verbose else " (-v prints it)"), file=sys.stderr)
+    if verbose:
+        traceback.print_exc()
+    return 2
 
 
 def validate(accelerator, args):
@@ -93,27 +127,35 @@ def main(argv=None):
     parser.add_argument("--labelfile", help="validate with --inputfile: class labels (.npy)")
     parser.add_argument("--snrfile", help="validate with --inputfile: SNR per frame (.npy)")
     parser.add_argument("--cppsim", help="sim platform: the cppsim binary (default: the build's)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print an internal error's traceback")
     args = parser.parse_args(argv)
     try:
-        accelerator = Accelerator(args.platform, bitfile=args.bitfile, cppsim=args.cppsim, batch_size=args.batchsize)
+        if args.limit is not None and args.limit < 1:
+            raise DriverError(f"--limit {args.limit}: give 1 or more frames")
         if args.exec_mode == "execute":
             if not args.inputfile:
                 raise DriverError("execute needs --inputfile (model input frames, .npy)")
-            outputs = accelerator.infer(np.load(args.inputfile))
-            np.save(args.outputfile, outputs)
-            print(f"{len(outputs)} frames: outputs written to {args.outputfile}")
+            out = writable(args.outputfile, "--outputfile")
+        else:
+            out = writable(args.metricsfile or METRICS_FILES[args.exec_mode], "--metricsfile")
+        accelerator = Accelerator(args.platform, bitfile=args.bitfile, cppsim=args.cppsim, batch_size=args.batchsize)
+        if args.exec_mode == "execute":
+            outputs = accelerator.infer(load_array(args.inputfile, "--inputfile"))
+            np.save(out, outputs)
+            print(f"{len(outputs)} frames: outputs written to {out}")
             return 0
         report = throughput_test(accelerator) if args.exec_mode == "throughput_test" else validate(accelerator, args)
-    except (DriverError, FileNotFoundError, ValueError) as error:
+    except DriverError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    path = Path(args.metricsfile or METRICS_FILES[args.exec_mode])
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    except Exception as error:
+        return internal_error(error, args.verbose)
+    out.write_text(json.dumps(report, indent=2) + "\n")
     shown = {k: v for k, v in report.items() if k not in ("per_snr", "predictions")}
     print(json.dumps(shown, indent=2))
     if "per_snr" in report:
         print("accuracy per SNR: " + ", ".join(f"{s} dB {r['accuracy']:.1%}" for s, r in report["per_snr"].items()))
-    print(f"written to {path}")
+    print(f"written to {out}")
     return 0
 
 
