@@ -16,7 +16,7 @@ import numpy as np
 from qonnx.custom_op.registry import getCustomOp
 
 from compiler import board as board_project
-from compiler.codegen import dma_stream_width
+from compiler.codegen import FRAMES_OFFSET, dma_stream_width
 from compiler.fileio import write_json
 from compiler.frontend import split_parent
 from models.errors import UserError
@@ -43,7 +43,7 @@ def generate(out_dir, parent, dataflow, board, clock_mhz, model_input_shape, rad
         "model": model, "board": board.name, "ps": board.ps, "clock_mhz": clock_mhz,
         "bitfile": board_project.BITFILE,
         "cells": {"accelerator": board_project.CELLS["accelerator"], "dma": board_project.CELLS["dma"]},
-        "frames_offset": board_project.FRAMES_OFFSET, "dma_max_bytes": board_project.DMA_MAX_BYTES,
+        "frames_offset": FRAMES_OFFSET, "dma_max_bytes": board_project.DMA_MAX_BYTES,
         "cppsim": "../cppsim/cppsim",
         "input": stream_format(dataflow, "input"), "output": stream_format(dataflow, "output"),
         "host": {"model_input_shape": list(model_input_shape),
