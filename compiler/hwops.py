@@ -26,6 +26,9 @@ def fifo_depth(inst, port):
     depths = inst.get_nodeattr("inFIFODepths")
     return max(MIN_FIFO_DEPTH, int(depths[port]) if port < len(depths) else MIN_FIFO_DEPTH)
 
+# The AXI DMA's stream widths: the accelerator's first input and last output word each fit the widest.
+DMA_STREAM_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
+
 # The widest ap_uint Vitis HLS documents (AP_INT_MAX_W may be raised to this many bits): every stream
 # word and every buffer word of the HLS kernels stays within it; the folding rules refuse wider.
 WIDEST_WORD = 4096

@@ -10,14 +10,13 @@ from qonnx.core.datatype import DataType
 from qonnx.custom_op.registry import getCustomOp
 
 from compiler.codegen.layers import CodegenError, describe  # noqa: F401
-from compiler.hwops import MIN_FIFO_DEPTH, WIDEST_WORD, converter_buffer_bits, fifo_depth
+from compiler.hwops import DMA_STREAM_WIDTHS, MIN_FIFO_DEPTH, WIDEST_WORD, converter_buffer_bits, fifo_depth
 
 KERNELS_DIR = Path(__file__).resolve().parents[2] / "kernels"
 TOP_NAME = "dataflow_top"
 AP_INT_DEFAULT_MAX_W = 1024
 # The accelerator's boundary, the same for both backends: an AXI DMA moves stream words zero-padded
 # to one of these widths.
-DMA_STREAM_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
 # Vitis HLS puts an s_axilite bundle's first scalar argument at 0x10 (after ap_ctrl 0x00, GIE 0x04,
 # IER 0x08, ISR 0x0c): the accelerator's `frames` register (rtl/axi_lite_control.sv keeps it there too).
 FRAMES_OFFSET = 0x10

@@ -29,7 +29,7 @@ from compiler.estimate import FIT_RESOURCES, LAYER_RESOURCES, layer_estimate
 from compiler.folding.auto import frame_cycles
 from compiler.folding.config import apply
 from compiler.folding.rules import FoldingError, converter_too_wide, coupled, hw_nodes, legal_values, too_wide
-from compiler.hwops import base_op
+from compiler.hwops import DMA_STREAM_WIDTHS, base_op
 
 # At most this many passes of re-folding the rows at forks and joins; a pass that changes nothing ends it.
 MAX_SWEEPS = 8
@@ -305,6 +305,8 @@ class FoldingSpace:
 
     def __init__(self, model, part):
         nodes = hw_nodes(model)
+        # the DMA streams the graph's input and output: their words fit its widest stream
+        graph_in, graph_out = model.graph.input[0].name, model.graph.output[0].name
         pairs = {window.name: consumer.name for window, _, consumer, _ in coupled(model)}
         followers = set(pairs.values())
         self.part = part
@@ -319,9 +321,14 @@ class FoldingSpace:
             else:
                 options = [_option([(inst, attrs)], part) for attrs, inst in _configs(node)]
                 names = (name,)
+            if nodes[names[0]].input[0] == graph_in:
+                options = [o for o in options if o.words[0][1] <= DMA_STREAM_WIDTHS[-1]]
+            if nodes[names[-1]].output[0] == graph_out:
+                options = [o for o in options if o.words[1][1] <= DMA_STREAM_WIDTHS[-1]]
             if not options:
                 raise FoldingError(f"{', '.join(names)}: no legal folding that our kernels support "
-                                   f"(legal values: {legal_values(getCustomOp(node))})")
+                                   f"(legal values: {legal_values(getCustomOp(node))}; the accelerator's input "
+                                   f"and output words at most {DMA_STREAM_WIDTHS[-1]} bits, the AXI DMA's widest)")
             self.stages.append(Stage(names, options))
         self.rows = _rows(model, self.stages)
         self.boundaries = _boundaries(model, self.stages, self.rows)
