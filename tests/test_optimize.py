@@ -217,10 +217,15 @@ def test_weight_words_stay_within_the_widest_ap_uint():
     assert space.fastest_cycles == 512 * 64 // 512
 
 
-def test_input_words_stay_within_the_widest_ap_uint():
-    # 1024 8-bit inputs: at most 512 per word (4096 bits)
+def test_input_words_stay_within_the_widest_ap_uint_and_the_dma():
+    # 1024 8-bit inputs: at most 512 per word (4096 bits) inside the graph, 128 (1024 bits, the AXI
+    # DMA's widest stream) as the accelerator's input
+    inside = chain(mvau("first", 2, 1024, idt="UINT8", wdt="INT2", outputDataType="UINT8"),
+                   mvau("wide", 1024, 2, idt="UINT8", wdt="INT2"))
+    stage = next(s for s in FoldingSpace(inside, PART).stages if s.names == ("wide",))
+    assert max(o.attrs["wide"]["SIMD"] for o in stage.options) == 512
     space = FoldingSpace(chain(mvau("wide", 1024, 2, idt="UINT8", wdt="INT2")), PART)
-    assert max(o.attrs["wide"]["SIMD"] for o in space.stages[0].options) == 512
+    assert max(o.attrs["wide"]["SIMD"] for o in space.stages[0].options) == 128
     with pytest.raises(FoldingError, match=r"wide \(MVAU_hls\): its input 0 word has 8192 bits; every stream and "
                                            r"buffer word must stay within 4096 bits \(AP_INT_MAX_W"):
         folding.validate(chain(mvau("wide", 1024, 2, idt="UINT8", wdt="INT2")), {"wide": {"SIMD": 1024}})
