@@ -3,7 +3,7 @@
 //
 // OP is "Add", "Sub" (lhs - rhs) or "Mul". Operands are L_BITS / R_BITS wide, signed if L_SIGNED /
 // R_SIGNED; the exact result is truncated to OUT_BITS (FINN's output type holds it).
-// Combinational.
+// Cycles: none of its own (combinational; its users take one word per cycle). Latency: 0 cycles.
 module elementwise_lanes #(
   parameter string OP       = "Add",
   parameter int    PE       = 1,
