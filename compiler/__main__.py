@@ -9,15 +9,17 @@ from models.errors import UserError, add_verbose_flag, run_cli
 
 
 def _build(args):
-    from compiler.flow import BuildConfig, run_build
+    from compiler.flow import BuildConfig, read_config_file, run_build
 
-    config = BuildConfig(model=args.model, board=args.board, out_dir=args.out, folding=args.folding,
-                         target_fps=args.target_fps, data=args.data, ckpt=args.ckpt,
-                         input_shape=args.input_shape, frames=args.frames, clock_mhz=args.clock_mhz,
-                         folding_strategy=args.folding_strategy, max_resources=args.max_resources,
-                         fifo_sizing=_switch(args.fifo_sizing, "FIFO_SIZING"), rtlsim_frames=args.rtlsim_frames,
-                         synth_frames=args.synth_frames, synth=args.synth)
-    run_build(config, stop_after=args.stop_after)
+    given = dict(model=args.model, board=args.board, out_dir=args.out, folding=args.folding,
+                 target_fps=args.target_fps, data=args.data, ckpt=args.ckpt, input_shape=args.input_shape,
+                 frames=args.frames, clock_mhz=args.clock_mhz, folding_strategy=args.folding_strategy,
+                 max_resources=args.max_resources,
+                 fifo_sizing=None if args.fifo_sizing is None else _switch(args.fifo_sizing, "FIFO_SIZING"),
+                 rtlsim_frames=args.rtlsim_frames, synth_frames=args.synth_frames, synth=args.synth)
+    options = read_config_file(args.config) if args.config else {}      # the command line's values win
+    options.update({name: value for name, value in given.items() if value is not None})
+    run_build(BuildConfig(**options, chatter=args.verbose), stop_after=args.stop_after)
 
 
 def _rtlsim(args):
@@ -68,8 +70,12 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     # Values are passed on as text: BuildConfig checks them and names the legal range of a wrong one.
     build = sub.add_parser("build", help="build (or resume) a model for a board")
-    build.add_argument("--model", default="vgg10", help="registry name, a .onnx file, or path/to/file.py:function")
-    build.add_argument("--board", default="pynq-z2")
+    build.add_argument("--config", type=_empty_to_none,
+                       help="build options from a JSON or YAML file (the schema of a build's build_config.json); "
+                            "options given here win")
+    build.add_argument("--model", type=_empty_to_none,
+                       help="registry name, a .onnx file, or path/to/file.py:function (default vgg10)")
+    build.add_argument("--board", type=_empty_to_none, help="default pynq-z2")
     build.add_argument("--out", type=_empty_to_none, help="build folder (default build/<model>-<board>)")
     build.add_argument("--folding", type=_empty_to_none, help="FINN folding JSON to apply")
     build.add_argument("--target-fps", type=_empty_to_none,
@@ -77,7 +83,7 @@ def main(argv=None):
     build.add_argument("--max-resources", type=_empty_to_none,
                        help="automatic folding's budget, e.g. LUT=50000,BRAM36=100 or 70%% (default: 80%% of the "
                             "board's)")
-    build.add_argument("--folding-strategy", default="optimize",
+    build.add_argument("--folding-strategy", type=_empty_to_none,
                        help="automatic folding: optimize (least resources; default) or setfolding (FINN's SetFolding)")
     build.add_argument("--data", type=_empty_to_none, help="RadioML 2018.01A HDF5 (default: synthetic data)")
     build.add_argument("--ckpt", type=_empty_to_none, help="trained weights (default: train briefly first)")

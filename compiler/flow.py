@@ -9,13 +9,15 @@ editing folding.json re-runs only the steps from folding on, a damaged or delete
 failed or interrupted build resumes where it stopped. A step that runs again first moves the files of
 the later steps into stale/: the folder never holds artefacts of two designs.
 """
+import contextlib
 import hashlib
 import json
 import logging
 import os
+import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -69,13 +71,14 @@ class BuildConfig:
     rtlsim_frames: int | str = DEFAULT_RTLSIM_FRAMES   # frames of the rtlsim performance run
     synth_frames: int | str = DEFAULT_SYNTH_FRAMES     # verification frames of cppsim_synth (at most FRAMES)
     synth: str = "auto"                  # Yosys synthesis of the RTL: auto (small designs), 1 or 0
+    chatter: bool = False                # libraries' prints and warnings on the terminal too (-v), not only in build.log
 
     def __post_init__(self):
         try:
             self.board_info = board = boards.get(self.board)
         except KeyError as error:
             raise BuildError(error.args[0]) from None
-        self.clock_mhz = board.clock_mhz if self.clock_mhz in (None, "") else positive_number(
+        self.clock_mhz = float(board.clock_mhz) if self.clock_mhz in (None, "") else positive_number(
             self.clock_mhz, "CLOCK_MHZ", board.max_clock_mhz, f" MHz ({board.name}'s {board.ps} PL clock limit)")
         self.target_fps = _target_fps(self.target_fps)
         self.frames = DEFAULT_FRAMES if self.frames in (None, "") else whole_number(self.frames, "FRAMES")
@@ -102,6 +105,37 @@ class BuildConfig:
         if self.out_dir is None:
             self.out_dir = Path("build") / f"{Path(self.model.split(':')[0]).stem}-{boards.canonical(self.board)}"
         self.out_dir = Path(self.out_dir)
+
+
+    def as_file(self):
+        """The options as CONFIG= reads them (build_config.json): every field, paths as text."""
+        return {f.name: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+                for f in fields(self) if f.name not in RUN_ONLY_FIELDS for v in [getattr(self, f.name)]}
+
+
+# BuildConfig fields that say how to run, not what to build: not in build_config.json
+RUN_ONLY_FIELDS = ("chatter",)
+
+
+def read_config_file(path):
+    """The options of a build config file (JSON or YAML, build_config.json's schema) as a dict."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"CONFIG={path}: file not found")
+    try:
+        values = yaml.safe_load(path.read_text())       # JSON is YAML
+    except yaml.YAMLError as error:
+        raise BuildError(f"CONFIG={path} is neither JSON nor YAML: {' '.join(str(error).split())[:200]}") from None
+    legal = [f.name for f in fields(BuildConfig) if f.name not in RUN_ONLY_FIELDS]
+    if not isinstance(values, dict):
+        raise BuildError(f"CONFIG={path} holds a {type(values).__name__}, not a mapping of options ({', '.join(legal)})")
+    unknown = sorted(set(values) - set(legal))
+    if unknown:
+        raise BuildError(f"CONFIG={path}: unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                         f"the options are {', '.join(legal)}")
+    return values
 
 
 def _target_fps(value):
@@ -190,8 +224,12 @@ class Build:
 
 def _step_train(build):
     """Registry models without CKPT: train briefly (or calibrate) so verification sees real activations."""
-    if not build.source.trainable or build.config.ckpt:
-        build.log.info("using given weights" if build.config.ckpt else "model has no trainable source; skipped")
+    if build.config.ckpt:
+        build.log.info(f"using the weights of CKPT={build.config.ckpt}")
+        build.source.module(build.config.ckpt, log=build.log.info)     # says how a team's file was imported
+        return
+    if not build.source.trainable:
+        build.log.info("model has no trainable source; skipped")
         return
     from models.train import weights_for_build
 
@@ -208,7 +246,19 @@ def _step_to_finn(build):
     model = build.graph("export")
     if build.source.topk:
         model = frontend.insert_topk(model, build.source.topk)
-    build.save_graph("to_finn", frontend.to_finn(model))
+    build.save_graph("to_finn", frontend.to_finn(model, _float_join_advice(build)))
+
+
+def _float_join_advice(build):
+    """What to do about a float Add/Concat: the hardware variant of a published registry model."""
+    from models import registry
+
+    spec, graph = build.source.spec, f"(the graph: {build.dir / 'model.qonnx.onnx'})"
+    variants = [n for n in registry.names() if spec and registry.get(n).extra.get("published") == spec.name]
+    if variants:
+        return (f"{spec.name} is the model as its team published it, for its cost; its hardware variant re-quantizes "
+                f"there: MODEL={' or '.join(variants)} (CKPT= takes the team's weights) {graph}")
+    return f"{frontend.FLOAT_JOIN_ADVICE} {graph}"
 
 
 def _graph_step(name, previous, transform):
@@ -653,14 +703,8 @@ def rerun_rtlsim(config):
 
     folder = BuildFolder(config.out_dir)
     with folder.locked():
-        build = Build(config, _logger(config.out_dir / "build.log"), folder)
-        build.source = load_source(config)
-        build.checkpoint = _checkpoint(build)
+        build = _finished_build(config, folder)
         _check_inputs(build)
-        for step in ("cppsim", "rtl_codegen"):
-            if folder.why_run(step, folder.steps.get(step, {}).get("key")) is not None:
-                raise BuildError(f"{config.out_dir} holds no completed build to simulate (its step '{step}' is not "
-                                 "done): run make build first")
         parent, dataflow = build.graph("dataflow_partition", "_parent"), build.graph("fifo_sizing")
         x = verification_frames(build)
         accel_in = verify.accelerator_inputs(parent, _nhwc(x, parent.get_tensor_shape(parent.graph.input[0].name)))
@@ -684,6 +728,64 @@ def rerun_rtlsim(config):
                        f"{measured['cycles_per_second'] / 1e3:.0f}k simulated cycles/s: {config.out_dir / 'rtlsim' / 'rerun.json'}")
 
 
+def test_split_size(config):
+    """Frames in the test split of the build's RadioML data (config.data, else the synthetic file)."""
+    from models import radioml
+
+    build = _finished_build(config)
+    path, pool = _radioml_classifier_input(build)
+    return len(radioml.FrameStream(path, "test", length=build.source.input_shape[-1] * pool))
+
+
+def simulate_test_frames(config, start, stop, sim="cppsim"):
+    """Frames [start, stop) of the test split of the build's RadioML data through the finished
+    build's simulator (`sim`: cppsim or rtlsim) and through PyTorch: {"hardware", "pytorch": class
+    predictions, "labels", "snr", "index"}. Reads the build folder, writes only sim's own work files."""
+    import h5py
+
+    from models import radioml
+
+    if sim not in ("cppsim", "rtlsim"):
+        raise BuildError(f"SIM={sim}: expected cppsim or rtlsim")
+    build = _finished_build(config)
+    path, pool = _radioml_classifier_input(build)
+    stream = radioml.FrameStream(path, "test", length=build.source.input_shape[-1] * pool)
+    with h5py.File(stream.path, "r") as f:
+        x, labels, snr = stream.read(f, np.arange(start, stop))
+    x = radioml.average_pool(x, pool)
+    parent, dataflow = build.graph("dataflow_partition", "_parent"), build.graph("fifo_sizing")
+    accel_in = verify.accelerator_inputs(parent, _nhwc(x, parent.get_tensor_shape(parent.graph.input[0].name)))
+    stream_in = np.round([verify.to_stream_order(dataflow, dataflow.graph.input[0].name, f) for f in accel_in])
+    simulator = _cppsim(build) if sim == "cppsim" else _rtlsim(build)
+    accel_out = simulator.run(stream_in.astype(np.int64))[0]
+    hardware = verify.host_outputs(parent, accel_out.reshape(len(x), *parent.get_tensor_shape(
+        verify.split_parent(parent)[1].output[0])[1:]))
+    pytorch, _ = build.source.torch_reference(build.checkpoint, x, np.float32)
+    top = verify.as_class_indices({"hardware": hardware, "pytorch": pytorch}, 1)
+    return {"hardware": top["hardware"][:, 0], "pytorch": top["pytorch"][:, 0], "labels": labels, "snr": snr,
+            "index": np.arange(start, stop)}
+
+
+def _finished_build(config, folder=None):
+    """The Build of a build folder whose simulators are built; reads it only."""
+    folder = folder or BuildFolder(config.out_dir)
+    build = Build(config, _logger(config.out_dir / "build.log"), folder)
+    build.source = load_source(config)
+    build.checkpoint = _checkpoint(build)
+    for step in ("cppsim", "rtl_codegen"):
+        if folder.why_run(step, folder.steps.get(step, {}).get("key")) is not None:
+            raise BuildError(f"{config.out_dir} holds no completed build to simulate (its step '{step}' is not "
+                             "done): run make build first")
+    return build
+
+
+def _radioml_classifier_input(build):
+    if not _radioml_input(build) or not build.source.torch_reference:
+        raise BuildError(f"MODEL={build.config.model} is not a PyTorch RadioML classifier: only those verify on a "
+                         "test split here")
+    return _radioml_input(build)
+
+
 # ------------------------------------------------------------------------------------------- running
 
 def _sources_hash(*folders):
@@ -699,6 +801,35 @@ def _sources_hash(*folders):
 
 def _key(previous, step, inputs):
     return hashlib.sha256(json.dumps([previous, step, inputs], default=str).encode()).hexdigest()[:16]
+
+
+def _quiet_libraries(build):
+    return contextlib.nullcontext() if build.config.chatter else _library_output_to(build.dir / "build.log")
+
+
+def _stream_handlers():
+    """Every console handler of the libraries' loggers (not the build's own)."""
+    loggers = [logger for name, logger in logging.root.manager.loggerDict.items()
+               if not name.startswith("build.") and isinstance(logger, logging.Logger)] + [logging.root]
+    return [h for logger in loggers for h in logger.handlers if type(h) is logging.StreamHandler]   # no file-like subclass
+
+
+@contextlib.contextmanager
+def _library_output_to(path):
+    """The libraries' prints, warnings and log records (brevitas, torch.onnx's export banners, qonnx,
+    FINN) go to `path` instead of the terminal; the build's own log keeps its terminal handler."""
+    terminal = sys.stderr
+    with open(path, "a") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        handlers = _stream_handlers()
+        previous = [h.setStream(sink) for h in handlers]
+        try:
+            yield
+        finally:
+            for handler, stream in zip(handlers, previous):
+                handler.setStream(stream)
+            for handler in _stream_handlers():      # created meanwhile (a library imported in the step)
+                if handler.stream is sink:
+                    handler.setStream(terminal)
 
 
 def _logger(path):
@@ -747,13 +878,9 @@ def _run_steps(build, stop_after, started):
     for note in build.source.notes:
         log.info(note)
     build.checkpoint = _checkpoint(build)
-    _check_inputs(build)
-    write_json({"model": config.model, "board": config.board, "clock_mhz": config.clock_mhz,
-                "folding": str(config.folding) if config.folding else None, "target_fps": config.target_fps,
-                "data": str(config.data) if config.data else None, "ckpt": str(config.ckpt) if config.ckpt else None,
-                "frames": config.frames, "fifo_sizing": config.fifo_sizing, "rtlsim_frames": config.rtlsim_frames,
-                "synth_frames": config.synth_frames, "synth": config.synth},
-               build.dir / "build_config.json")
+    with _quiet_libraries(build):
+        _check_inputs(build)
+    write_json(config.as_file(), build.dir / "build_config.json")
     previous = None
     for index, step in enumerate(STEPS):
         key = _key(previous, step.name, step.inputs(build))
@@ -784,7 +911,8 @@ def _run_step(build, index, key):
     before = folder.snapshot(step.outputs)
     build.saved = []
     start = time.time()
-    step.run(build)
+    with _quiet_libraries(build):
+        step.run(build)
     seconds = round(time.time() - start, 2)
     written = folder.written_since(before, step.outputs) | set(build.saved)
     _log_moved(build.log, step, folder.finish(step.name, key, seconds, written))

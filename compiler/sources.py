@@ -15,6 +15,9 @@ import numpy as np
 from models.errors import MissingFileError, UserError
 
 
+ORIGINAL_NAME = "name in the model file: "       # node doc_string prefix: the node's name before cleanup
+
+
 class SourceError(UserError):
     """MODEL= or INPUT_SHAPE= does not give a model the flow can take."""
 
@@ -34,12 +37,13 @@ class Source:
     def trainable(self):
         return self.spec is not None
 
-    def module(self, checkpoint):
-        """The PyTorch module, with the weights of `checkpoint` if given (a UserError if they do not fit)."""
+    def module(self, checkpoint, log=lambda *_: None):
+        """The PyTorch module, with the weights of `checkpoint` if given (a UserError if they do not
+        fit); how a team's published weights were imported goes to `log`."""
         if self.spec is not None and checkpoint:
             from models.train import load_checkpoint
 
-            return load_checkpoint(checkpoint, self.spec)
+            return load_checkpoint(checkpoint, self.spec, log)
         module = self.build_module()
         if checkpoint:
             from models.train import load_weights, read_checkpoint
@@ -54,7 +58,11 @@ class Source:
         from compiler.frontend import export_brevitas
 
         if self.onnx_path:
-            return cleanup_model(ModelWrapper(str(self.onnx_path)))
+            model = ModelWrapper(str(self.onnx_path))
+            for node in model.graph.node:      # cleanup renames nodes; messages name the file's names too
+                if node.name:
+                    node.doc_string = f"{ORIGINAL_NAME}{node.name}"
+            return cleanup_model(model)
         return export_brevitas(self.module(checkpoint), self.input_shape)
 
     @property

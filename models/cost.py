@@ -29,11 +29,12 @@ from qonnx.analysis.inference_cost import inference_cost as cost_analysis
 from qonnx.core.datatype import DataType
 from qonnx.transformation.fold_constants import FoldConstants
 from qonnx.transformation.general import (
-    GiveUniqueParameterTensors, RemoveStaticGraphInputs, RemoveUnusedTensors,
+    GiveUniqueNodeNames, GiveUniqueParameterTensors, RemoveStaticGraphInputs, RemoveUnusedTensors,
 )
 from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.inference_cost import inference_cost
+import numpy as np
 import torch
 
 from models.calibration import calibrate
@@ -61,8 +62,8 @@ def challenge_cost(model):
     model = _prepared(model)
     cost = {}
     for key, discount in (("dense", False), ("discounted", True)):
-        totals = inference_cost(model, preprocess=False, discount_sparsity=discount)["total_cost"]
-        cost[key] = _figures(totals)
+        result = inference_cost(model, preprocess=False, discount_sparsity=discount, cost_breakdown=True)
+        cost[key] = _figures(result["total_cost"], _macs_by_type(model, result["node_cost"]))
     cost["weight_sparsity"] = 1 - cost["discounted"]["weights"] / cost["dense"]["weights"]
     cost["unsupported"] = sorted(_unsupported_ops(model))
     return cost
@@ -80,7 +81,7 @@ def _prepared(model):
     model = model.transform(RemoveUnusedTensors())
     model = model.transform(RemoveStaticGraphInputs())
     model = model.transform(InferDataTypes(allow_scaledint_dtypes=True))
-    return _float_mixed_concats(model)
+    return _float_mixed_concats(model).transform(GiveUniqueNodeNames())     # the names inference_cost uses
 
 
 def _float_mixed_concats(model):
@@ -111,8 +112,37 @@ def _quantizer(model, tensor):
     return tuple(tuple(p.flatten().tolist()) for p in params) + attributes
 
 
-def _figures(totals):
-    macs_by_type = {k[len("op_mac_"):].replace("_", " x "): v for k, v in totals.items() if k.startswith("op_mac_")}
+def _challenge_type(model, tensor):
+    """An operand's datatype as the challenge's scoring (finn-base) named it: FLOAT32 unless a Quant
+    produces it (through ops that keep values), else [SCALED][U]INT<bits> by its Quant's signedness
+    and scale; weights (folded to constants) by their annotation."""
+    if model.get_initializer(tensor) is not None:
+        return model.get_tensor_datatype(tensor).name.replace("<", "").replace(">", "")
+    if model.get_tensor_datatype(tensor) == DataType["FLOAT32"]:
+        return "FLOAT32"
+    node = model.find_producer(tensor)
+    while node is not None and node.op_type in PASS_THROUGH_OPS | {"Concat"}:     # a Concat left quantized has one quantizer
+        node = model.find_producer(node.input[0])
+    if node is None or node.op_type != "Quant":
+        return "FLOAT32"
+    scale, bits = model.get_initializer(node.input[1]), model.get_initializer(node.input[3])
+    signed = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "signed"), 1)
+    scaled = "SCALED" if scale is None or not np.all(scale == 1) else ""
+    return f"{scaled}{'' if signed else 'U'}INT{int(bits)}"
+
+
+def _macs_by_type(model, node_cost):
+    """MACs per 'input x weight' datatype pair, named as the challenge named them."""
+    by_type = {}
+    for node in model.graph.node:
+        macs = sum(v for k, v in node_cost.get(node.name, {}).items() if k.startswith("op_mac_"))
+        if macs:
+            label = f"{_challenge_type(model, node.input[0])} x {_challenge_type(model, node.input[1])}"
+            by_type[label] = by_type.get(label, 0) + macs
+    return by_type
+
+
+def _figures(totals, macs_by_type):
     bops, weight_bits = totals["total_bops"], totals["total_mem_w_bits"]
     return {"macs": totals["total_macs"], "weights": totals["total_mem_w_elems"], "bops": bops,
             "weight_bits": weight_bits, "score": score(bops, weight_bits), "macs_by_type": macs_by_type}
@@ -130,8 +160,9 @@ def format_table(name, cost):
         fmt = "{:.6f}" if key == "score" else "{:,.0f}"
         lines.append(f"  {label:12}{fmt.format(dense[key]):>16}{fmt.format(discounted[key]):>22}")
     lines.append(f"  weight sparsity (zero after quantization): {100 * cost['weight_sparsity']:.1f} %")
-    lines.append("  MACs by input x weight datatype (dense): "
-                 + ", ".join(f"{k}: {v:,.0f}" for k, v in dense["macs_by_type"].items()))
+    for key, figures in (("dense", dense), ("sparsity-discounted", discounted)):
+        lines.append(f"  MACs by input x weight datatype ({key}): "
+                     + ", ".join(f"{k}: {v:,.0f}" for k, v in figures["macs_by_type"].items()))
     if cost["unsupported"]:
         lines.append(f"  not counted (op types qonnx cannot cost): {', '.join(cost['unsupported'])}")
     return "\n".join(lines)

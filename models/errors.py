@@ -79,12 +79,12 @@ def writable_dir(path, name, shown=None):
 
 
 def add_verbose_flag(parser):
-    parser.add_argument("-v", "--verbose", action="store_true", help="print an internal error's traceback")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print an internal error's traceback (and a build's library output)")
 
 
 def run_cli(command, verbose=False, prog=None):
     """Run command() and return the exit code: its own (None: 0); 1 for a UserError (its message on
-    stderr); 130 for Ctrl-C; 2 for any other exception, a bug: one line says so and where its traceback
+    stderr); 130 for Ctrl-C; 141 if stdout's reader closed the pipe; 2 for any other exception, a bug: one line says so and where its traceback
     is (the build's log for an InternalError, else a new temporary file), and with `verbose` stderr has
     it too."""
     try:
@@ -95,6 +95,9 @@ def run_cli(command, verbose=False, prog=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:                 # the reader went away (`| head`): as if killed by SIGPIPE
+        sys.stdout = None                   # nothing more to flush into the closed pipe at exit
+        return 141
     except Exception as error:
         text = traceback.format_exc()
         if isinstance(error, InternalError):

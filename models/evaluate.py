@@ -28,7 +28,7 @@ def evaluate_checkpoint(model_name, checkpoint=None, data_path=None, out_dir=Non
                                f"(make train MODEL={spec.name} [DATA=...]) or pass CKPT=path/to/weights.pt")
     data_path = Path(data_path) if data_path else radioml.ensure_synthetic()
     out_dir = writable_dir(out_dir or radioml.REPO_ROOT / "build" / "eval" / spec.name, "OUT")
-    model = train.load_checkpoint(checkpoint, spec)
+    model = train.load_checkpoint(checkpoint, spec, log=print)
     log(f"{spec.name}: evaluating {checkpoint} on the test split of {data_path}")
     report = {"model": spec.name, "checkpoint": str(checkpoint), "data": str(data_path),
               **train.evaluate(model, data_path, spec.input_shape[-1])}

@@ -181,7 +181,7 @@ def prune_checkpoint(model_name, schedule_name, steps=None, checkpoint=None, dat
     path = Path(data_path) if data_path else radioml.ensure_synthetic()
     torch.manual_seed(seed)
 
-    model = train.load_checkpoint(checkpoint, spec)
+    model = train.load_checkpoint(checkpoint, spec, log=print)
     limit = recipe.max_batches * recipe.batch_size if recipe.max_batches else None
     stream = radioml.FrameStream(path, "train", snr_min=spec.train_snr_min, limit=limit,
                                  length=spec.input_shape[-1], seed=seed)

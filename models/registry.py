@@ -19,7 +19,8 @@ class ModelSpec:
     train_snr_min: int = -20    # train only on frames with SNR >= this (dB), as the seed did
     # model-specific facts: weight_decay (training); for a model that is the FPGA part of another:
     # host_pool (the host averages this many consecutive samples first) and full_model + submodule
-    # (the registry model to train, and its submodule holding these weights)
+    # (the registry model to train, and its submodule holding these weights); for a hardware variant of
+    # a challenge team's model: published (the registry model as the team published it)
     extra: dict = field(default_factory=dict)
 
 
@@ -57,18 +58,18 @@ _SPECS = {s.name: s for s in [
               (2, 64), "Tiny VGG-style test network: 2 convs of 8 filters, w4a4, 64-sample input"),
     ModelSpec("bacalhau", _build("bacalhau", "BacalhauNet"), (2, 1024),
               "BacalhauNetV1 (1st place): 5 depthwise-separable blocks, w6a6; residual sums re-quantized",
-              train_snr_min=-6, extra={"weight_decay": 1e-4}),
+              train_snr_min=-6, extra={"weight_decay": 1e-4, "published": "bacalhau-faithful"}),
     ModelSpec("bacalhau-faithful", _build("bacalhau", "BacalhauNet", hardware=False), (2, 1024),
               "BacalhauNetV1 as published: residual sums stay float (for the published cost)",
               train_snr_min=-6, extra={"weight_decay": 1e-4}),
     ModelSpec("aaronnet32", _build("aaronnet", "AaronNet"), (2, 1024),
               "AaronNet32: multi-scale conv (33) + 5 depthwise-separable blocks, w6a6; re-quantized "
-              "concat and block ends"),
+              "concat and block ends", extra={"published": "aaronnet32-faithful"}),
     ModelSpec("aaronnet32-faithful", _build("aaronnet", "AaronNet", hardware=False), (2, 1024),
               "AaronNet32 as published: float concat and block ends (for the published cost)"),
     ModelSpec("aaronnet48", _build("aaronnet", "AaronNet", msc_filters=48, blocks=(48,) * 5), (2, 1024),
               "AaronNet48: multi-scale conv (48) + 5 depthwise-separable blocks of 48, w6a6; re-quantized "
-              "concat and block ends"),
+              "concat and block ends", extra={"published": "aaronnet48-faithful"}),
     ModelSpec("aaronnet48-faithful", _build("aaronnet", "AaronNet", msc_filters=48, blocks=(48,) * 5,
                                             hardware=False), (2, 1024),
               "AaronNet48 as published: float concat and block ends (for the published cost)"),
@@ -79,7 +80,8 @@ _SPECS = {s.name: s for s in [
               "(last conv w4a4), 5-bit input = AvgPool1d(2) of the frame",
               extra={"host_pool": 2, "full_model": "imperial-full", "submodule": "conv_branch"}),
     ModelSpec("imperial-full", _build("imperial", "ImperialIPC"), (2, 1024),
-              "Imperial_IPC1, both branches and the head, statistics on the host; re-quantized concat"),
+              "Imperial_IPC1, both branches and the head, statistics on the host; re-quantized concat",
+              extra={"published": "imperial-faithful"}),
     ModelSpec("imperial-faithful", _build("imperial", "ImperialIPC", hardware=False), (2, 1024),
               "Imperial_IPC1 as published: float concat (for the published cost)"),
     ModelSpec("vggtiny", _build("mixq", "VGGTiny"), (3, 32, 32),

@@ -8,13 +8,17 @@ Two recipes; a run prints which one it uses:
          1e-4 for BacalhauNet). The CLI's default when --data is given.
   quick  the same optimizer for 1 epoch of at most 300 batches of 32: about a minute on 2 idle cores. The
          CLI's default on synthetic data, and what `make build` runs when it has no CKPT.
+  finetune  3 such epochs at lr 0.001, from the weights of --ckpt (make finetune): e.g. a challenge
+         team's published model in its hardware variant, whose added quantizers were calibrated; it
+         reports how often the variant predicts like the published model, before and after.
 Both keep the weights of the best epoch, as BacalhauNet did. Like the seeds, which had no validation
 split, they pick it by test accuracy, so the reported accuracy is slightly optimistic.
 
 The train split is streamed from the HDF5 file a chunk at a time (radioml.FrameStream), because the
 real one is 18.8 GB as float32.
 
-    python -m models.train --model vgg10 [--data GOLD_XYZ_OSC.0001_1024.hdf5] [--recipe seed|quick] [--out PATH]
+    python -m models.train --model vgg10 [--data GOLD_XYZ_OSC.0001_1024.hdf5] [--recipe seed|quick|finetune]
+                           [--ckpt START.pt] [--out PATH]
 """
 import argparse
 import copy
@@ -59,7 +63,10 @@ class Recipe:
 SEED = Recipe("seed", epochs=20, batch_size=1024)
 # Small batches give more updates per second of CPU; 300 of them cover the synthetic train split (273).
 QUICK = Recipe("quick", epochs=1, batch_size=32, max_batches=300)
-RECIPES = {r.name: r for r in (SEED, QUICK)}
+# A few epochs of QAT from given weights (a team's published model in its hardware variant), at a
+# tenth of the learning rate so that the published weights move, not restart.
+FINETUNE = Recipe("finetune", epochs=3, batch_size=32, max_batches=300, lr=0.001)
+RECIPES = {r.name: r for r in (SEED, QUICK, FINETUNE)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,8 +216,9 @@ CALIBRATION_BATCHES = 4
 IMAGE_CALIBRATION_FRAMES, IMAGE_CALIBRATION_BATCH = 512, 32
 
 
-def train(spec_or_name, data_path=None, recipe=QUICK, seed=0, log=print, out=None):
-    """Train a fresh registry model with `recipe` (data_path None: the synthetic file) and return the
+def train(spec_or_name, data_path=None, recipe=QUICK, seed=0, log=print, out=None, start=None):
+    """Train a registry model with `recipe` (data_path None: the synthetic file), fresh or from the
+    weights of checkpoint `start` (fine-tuning; a team's published file is imported), and return the
     best epoch's metrics. With `out`, the checkpoint is written at each new best epoch and at the end."""
     spec = _spec(spec_or_name)
     require_trainable(spec)
@@ -222,9 +230,13 @@ def train(spec_or_name, data_path=None, recipe=QUICK, seed=0, log=print, out=Non
     weight_decay = spec.extra.get("weight_decay", 0.0)
     log(f"{spec.name}: recipe '{recipe.name}' ({recipe.describe()}, weight decay {weight_decay}) on "
         f"{len(stream)} train frames of {path} (SNR >= {spec.train_snr_min} dB), read {radioml.CHUNK_FRAMES} at a time")
-    model = spec.build()
+    model = load_checkpoint(start, spec, log).train() if start else spec.build()
+    published = _published_model(start, spec)
     info = {"recipe": asdict(recipe), "weight_decay": weight_decay, "train_frames": len(stream),
-            "data": str(path), "seed": seed}
+            "data": str(path), "seed": seed, **({"start": str(start)} if start else {})}
+    if published:
+        info["agreement_before"] = agreement(published, model, path, stream.length)
+        log(f"before: predicts like the published model on {100 * info['agreement_before']:.1f} % of the test frames")
     save = (lambda metrics: save_checkpoint(out, spec, model, {**metrics, **info})) if out else None
     start = time.time()
     metrics = {**fit(model, stream, path, recipe, weight_decay, seed=seed, log=log, on_best=save), **info}
@@ -232,10 +244,31 @@ def train(spec_or_name, data_path=None, recipe=QUICK, seed=0, log=print, out=Non
     log(f"best epoch {metrics['epoch']}/{recipe.epochs}: test accuracy {metrics['overall']:.4f} on "
         f"{metrics['frames']} frames ({metrics['per_snr'][top_snr]:.4f} at {top_snr} dB, "
         f"{metrics['predicted_classes']} classes predicted), {time.time() - start:.1f} s")
+    if published:
+        metrics["agreement_after"] = agreement(published, model, path, stream.length)
+        log(f"after: predicts like the published model on {100 * metrics['agreement_after']:.1f} % of the test frames")
     if out:
         save_checkpoint(out, spec, model, metrics)
         log(f"checkpoint written to {out}")
     return metrics
+
+
+def _published_model(start, spec):
+    """The model as its team published it, when `start` is their file and `spec` a hardware variant."""
+    from models import importer
+
+    if not start or "model" in read_checkpoint(start) or spec.name == importer.faithful_name(spec):
+        return None
+    return load_checkpoint(start, importer.faithful_name(spec)) if importer.recognise(read_checkpoint(start)["state_dict"]) else None
+
+
+def agreement(a, b, data_path, length):
+    """The share of the test split's frames on which models a and b predict the same class."""
+    same = total = 0
+    for x, _, _ in radioml.FrameStream(data_path, "test", length=length).batches(EVAL_BATCH):
+        same += int((predict(a, x) == predict(b, x)).sum())
+        total += len(x)
+    return same / total
 
 
 def _spec(spec_or_name):
@@ -303,8 +336,13 @@ def save_checkpoint(path, spec, model, metrics):
     write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
+def _is_state_dict(value):
+    return isinstance(value, dict) and bool(value) and all(isinstance(v, torch.Tensor) for v in value.values())
+
+
 def read_checkpoint(path):
-    """The dict torch.save wrote to `path` ({state_dict, ...}); a UserError if it is missing or is not one."""
+    """{state_dict, model?, ...} from `path`: a checkpoint as make train writes it, or a plain
+    state_dict (saved on CPU or GPU); a UserError if it is missing or is neither."""
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"checkpoint {path} not found")
@@ -312,11 +350,16 @@ def read_checkpoint(path):
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:      # torch's several error types come with advice that does not apply here
         raise UserError(f"checkpoint {path} cannot be read ({type(error).__name__}): it is not a file torch.save "
-                        "wrote, or it is truncated or corrupt") from None
-    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
-        raise UserError(f"checkpoint {path} holds no state_dict: expected a checkpoint as make train writes it "
-                        "({model, state_dict, ...})")
-    return checkpoint
+                        "wrote of tensors and plain values (a pickled module is not taken), or it is truncated "
+                        "or corrupt") from None
+    if _is_state_dict(checkpoint):
+        return {"state_dict": checkpoint}
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
+        return checkpoint
+    found = (f"a dict of {', '.join(map(str, list(checkpoint)[:6]))}{' ...' if len(checkpoint) > 6 else ''}"
+             if isinstance(checkpoint, dict) else f"a {type(checkpoint).__name__}")
+    raise UserError(f"checkpoint {path} holds {found}: expected a state_dict (names to tensors) or a checkpoint as "
+                    "make train writes it ({model, state_dict, ...})")
 
 
 def load_weights(module, checkpoint, path, model_name):
@@ -329,12 +372,19 @@ def load_weights(module, checkpoint, path, model_name):
                         f"{summary[:300]}{'...' if len(summary) > 300 else ''}") from None
 
 
-def load_checkpoint(path, spec):
-    """The model of `spec` (a ModelSpec or registry name) with the checkpoint's weights, in eval mode."""
+def load_checkpoint(path, spec, log=lambda *_: None):
+    """The model of `spec` (a ModelSpec or registry name) with the checkpoint's weights, in eval mode.
+    A plain state_dict in a challenge team's layout is imported (models/importer.py, told to `log`)."""
+    from models import importer
+
     spec = _spec(spec)
     checkpoint = read_checkpoint(path)
-    if checkpoint.get("model") != spec.name:
+    if checkpoint.get("model", spec.name) != spec.name:
         raise UserError(f"checkpoint {path} holds model '{checkpoint.get('model')}', not '{spec.name}'")
+    layout = None if "model" in checkpoint else importer.recognise(checkpoint["state_dict"])
+    if layout:
+        log(f"{path}: a state_dict in the layout of {layout.team}; imported into {spec.name}")
+        return importer.import_module(spec, checkpoint["state_dict"], layout, log=log)
     model = spec.build()
     load_weights(model, checkpoint, path, spec.name)
     return model.eval()
@@ -348,7 +398,7 @@ def add_recipe_arguments(parser):
     parser.add_argument("--data", help="RadioML 2018.01A HDF5 file (default: synthetic data)")
     parser.add_argument("--recipe", choices=sorted(RECIPES),
                         help="seed: the seeds' full recipe (default with --data); quick: a short CPU run "
-                             "(default on synthetic data)")
+                             "(default on synthetic data); finetune: 3 short epochs at lr 0.001 (default with --ckpt)")
     # checked by recipe_from_args, so that a wrong value names its legal range
     parser.add_argument("--epochs", help="override the recipe's epochs")
     parser.add_argument("--batch-size", help="override the recipe's batch size")
@@ -361,7 +411,7 @@ def recipe_from_args(args):
     """The recipe named by --recipe (default: seed on real data, quick on synthetic) with the overrides,
     each checked. Checks --seed too, and makes it an int."""
     args.seed = whole_number(args.seed, "--seed", minimum=0)
-    recipe = RECIPES[args.recipe or ("seed" if args.data else "quick")]
+    recipe = RECIPES[args.recipe or ("finetune" if getattr(args, "ckpt", None) else "seed" if args.data else "quick")]
     overrides = {"epochs": lambda: whole_number(args.epochs, "--epochs"),
                  "batch_size": lambda: whole_number(args.batch_size, "--batch-size", minimum=2),
                  "lr": lambda: positive_number(args.lr, "--lr")}
@@ -375,7 +425,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="vgg10", choices=models.names())
     add_recipe_arguments(parser)
-    parser.add_argument("--out", help="checkpoint path (default: checkpoints/MODEL.pt in the repo; make: CKPT=)")
+    parser.add_argument("--ckpt", help="start from these weights (fine-tuning; e.g. a challenge team's published "
+                                       "file, imported); default: a fresh model")
+    parser.add_argument("--out", help="checkpoint path (default: checkpoints/MODEL.pt in the repo; make: OUT=)")
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
 
@@ -383,8 +435,10 @@ def main(argv=None):
         recipe = recipe_from_args(args)
         require_trainable(models.get(args.model))
         # checked now, not after hours of training
-        out = writable_file(args.out or radioml.REPO_ROOT / "checkpoints" / f"{args.model}.pt", "CKPT")
-        train(args.model, data_path=args.data, recipe=recipe, seed=args.seed, out=out)
+        out = writable_file(args.out or radioml.REPO_ROOT / "checkpoints" / f"{args.model}.pt", "OUT")
+        if args.ckpt:
+            load_checkpoint(args.ckpt, args.model)      # the weights fit: checked before training, too
+        train(args.model, data_path=args.data, recipe=recipe, seed=args.seed, out=out, start=args.ckpt)
 
     return run_cli(run, args.verbose, "models.train")
 

@@ -121,7 +121,7 @@ def test_a_bad_value_leaves_a_build_folder_as_it_was(tmp_path, capsys):
     (["--frames", "100000"], "FRAMES=100000 is more than the 1248 frames of the test split of"),
     (["--data", "{files}/random.bin"], "{files}/random.bin is not a readable HDF5 file"),
     (["--ckpt", "{files}/random.bin"], "checkpoint {files}/random.bin cannot be read (UnpicklingError): it is not "
-                                       "a file torch.save wrote, or it is truncated or corrupt"),
+                                       "a file torch.save wrote of tensors and plain values"),
     (["--ckpt", "{files}/truncated.pt"], "checkpoint {files}/truncated.pt cannot be read"),
     (["--ckpt", "{files}/vgg10.pt"], "checkpoint {files}/vgg10.pt holds model 'vgg10', not 'tiny'"),
     (["--ckpt", "{files}/misfit.pt"], "checkpoint {files}/misfit.pt does not fit model 'tiny': Error(s) in loading"),
@@ -160,7 +160,7 @@ def test_an_internal_error_is_one_line_naming_the_log(tmp_path, capsys, monkeypa
 # ------------------------------------------------------------------------ training, evaluation, cost
 
 @pytest.mark.parametrize("args, expected", [
-    (["--out", "/dev/null/x.pt"], "CKPT=/dev/null/x.pt: /dev/null is not a folder"),
+    (["--out", "/dev/null/x.pt"], "OUT=/dev/null/x.pt: /dev/null is not a folder"),
     (["--epochs", "0"], "--epochs=0 is out of range: give 1 or more"),
     (["--batch-size", "1"], "--batch-size=1 is out of range: give 2 or more"),
     (["--max-batches", "-1"], "--max-batches=-1 is out of range: give 0 or more"),
@@ -283,3 +283,35 @@ def test_the_driver_outside_a_driver_folder_says_where_to_run_it(tiny_build, tmp
                             cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "holds no accel_config.json: run the driver in the build's driver/ folder" in result.stderr
+
+
+# ------------------------------------------------------------------ dfa and CONFIG=
+
+def test_dfa_names_its_commands(capsys):
+    from compiler import cli as dfa
+
+    assert dfa.main(["synthesize"]) == 2
+    assert "unknown command 'synthesize'; the commands are: build, rtlsim" in errors(capsys)
+    assert dfa.main(["boards"]) == 0 and "pynq-z2" in capsys.readouterr().out
+
+
+def test_build_config_file_round_trips_and_names_unknown_options(tmp_path, capsys):
+    config = compiler.flow.BuildConfig(model="tiny", board="ultra96", target_fps="max", frames=4,
+                                       out_dir=tmp_path / "b", fifo_sizing=False, synth="0")
+    path = tmp_path / "build_config.json"
+    path.write_text(json.dumps(config.as_file()))
+    again = compiler.flow.BuildConfig(**compiler.flow.read_config_file(path))
+    assert again.as_file() == config.as_file()
+    (tmp_path / "bad.yaml").write_text("model: tiny\nbord: ultra96\n")
+    assert cli([*BUILD, "--config", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "x")]) == 1
+    err = errors(capsys)
+    assert "unknown option bord; the options are model, board," in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_command_line_options_win_over_the_config_file(tmp_path, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(compiler.flow, "run_build", lambda config, stop_after: seen.update(config.as_file()))
+    (tmp_path / "c.yaml").write_text("model: tiny\nboard: ultra96\nframes: 4\n")
+    assert cli(["build", "--config", str(tmp_path / "c.yaml"), "--board", "pynq-z1"]) == 0
+    assert (seen["model"], seen["board"], seen["frames"]) == ("tiny", "pynq-z1", 4)

@@ -51,7 +51,7 @@ def challenge_cost(name):
 
 def wide_input_macs(figures):
     """MACs whose input is 32 bit: float, or an unquantized sum."""
-    return sum(v for k, v in figures["macs_by_type"].items() if k.startswith(("FLOAT32", "SCALEDINT<32>")))
+    return sum(v for k, v in figures["macs_by_type"].items() if k.startswith("FLOAT32"))
 
 
 # ---------------------------------------------------------------------------------------------

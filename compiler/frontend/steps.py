@@ -15,10 +15,12 @@ from qonnx.transformation.insert_topk import InsertTopK
 from qonnx.util.cleanup import cleanup_model
 
 from compiler.frontend.workarounds import (
-    BypassOrderPreservingTransposeBeforeFlatten, Change3DTo4DTensorsAcrossConcat, ConvBiasQuantParamsAsVectors,
+    BypassOrderPreservingTransposeBeforeFlatten, Change3DTo4DTensorsAcrossConcat, ConstantChannelsOfZeroGammaBatchNorm,
+    ConvBiasQuantParamsAsVectors,
     InferThresholdingLayerWithBipolar, MakeGraphInputNHWC, MinimizeWeightBitWidthKeepingBipolar, PadMaxPoolDilationsTo2D, SnapIntegerBiases,
     XnorPopcountAccumulatorsUnsigned,
 )
+from compiler.sources import ORIGINAL_NAME
 from models.errors import UserError
 
 # Op types of an exported QONNX graph that this flow maps to hardware (or keeps on the host at the
@@ -57,16 +59,74 @@ def check_supported(model):
     return model
 
 
+class FloatJoinError(UserError):
+    """A join (Add, Concat) of differently scaled or unquantized tensors: its result is a float."""
+
+
+# Ops through which a tensor keeps the scale of the quantizer that produced it
+SCALE_PRESERVING_OPS = {"Reshape", "Flatten", "Transpose", "MaxPool", "Identity", "Pad", "Squeeze", "Unsqueeze"}
+
+
+def _quantizer_of(model, tensor):
+    """The Quant node whose output `tensor` is, through scale-preserving ops, or None."""
+    node = model.find_producer(tensor)
+    while node is not None and node.op_type in SCALE_PRESERVING_OPS:
+        node = model.find_producer(node.input[0])
+    return node if node is not None and node.op_type in ("Quant", "BipolarQuant") else None
+
+
+def _operand(model, tensor):
+    """(description, scale) of one input of a join; scale None for an unquantized tensor."""
+    quant = _quantizer_of(model, tensor)
+    if quant is None:
+        producer = model.find_producer(tensor)
+        return f"'{tensor}' (not quantized: from {producer.op_type if producer else 'the graph input'})", None
+    scale = model.get_initializer(quant.input[1])
+    shown = f"{float(scale.reshape(-1)[0]):.6g}" if scale is not None and scale.size == 1 else "per channel"
+    return f"'{tensor}' (quantized by '{quant.name or quant.output[0]}', scale {shown})", scale
+
+
+def check_integer_joins(model, advice):
+    """Raise FloatJoinError naming the first Add or Concat whose dynamic inputs are not all quantized
+    at one scale: integer hardware cannot compute it (FINN would fail later, at convert_to_hw, with
+    nodes that 'could not be converted'). `advice` says what to do instead."""
+    for node in model.graph.node:
+        if node.op_type not in ("Add", "Concat"):
+            continue
+        dynamic = [t for t in node.input if model.get_initializer(t) is None]
+        if len(dynamic) < 2:
+            continue
+        operands = [_operand(model, t) for t in dynamic]
+        scales = [scale for _, scale in operands]
+        if all(scale is not None for scale in scales) and all(
+                scale.shape == scales[0].shape and np.array_equal(scale, scales[0]) for scale in scales[1:]):
+            continue
+        why = ("its inputs are quantized at different scales" if all(s is not None for s in scales)
+               else "an input is not quantized")
+        original = node.doc_string.partition(ORIGINAL_NAME)[2]
+        raise FloatJoinError(
+            f"node '{node.name or node.output[0]}' ({node.op_type}{f', {original!r} in the model file' if original else ''}) "
+            f"of the exported graph computes a float: {why}: "
+            + ", ".join(d for d, _ in operands) + f". Integer hardware needs both operands on one quantizer's "
+            f"scale. {advice}")
+    return model
+
+
 def insert_topk(model, k):
     """Append a TopK(k) head: the accelerator then outputs class indices (FINN LabelSelect)."""
     return _tidy(model.transform(InsertTopK(k=k)))
 
 
-def to_finn(model):
+FLOAT_JOIN_ADVICE = ("Re-quantize the joined tensors with one shared quantizer (as the zoo's hardware variants "
+                     "do: MODEL=bacalhau, aaronnet32, aaronnet48 or imperial take a team's published weights with CKPT=).")
+
+
+def to_finn(model, float_join_advice=FLOAT_JOIN_ADVICE):
     """QONNX -> FINN-ONNX: Quant activations become MultiThreshold, weights are folded to integers."""
     from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
 
-    model = check_supported(cleanup_model(model)).transform(ConvBiasQuantParamsAsVectors())
+    model = check_integer_joins(check_supported(cleanup_model(model)), float_join_advice)
+    model = model.transform(ConvBiasQuantParamsAsVectors())
     return _tidy(model.transform(ConvertQONNXtoFINN()))
 
 
@@ -95,6 +155,7 @@ def streamline(model):
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
     for transform in [
+        ConstantChannelsOfZeroGammaBatchNorm(),
         # conv -> BN -> MaxPool -> quantizer (MixQ's layer order): a quantizer is monotone, so it
         # commutes with max; moved before the pool, it absorbs the BN's per-channel float affine.
         MoveMaxPoolPastMultiThreshold(),

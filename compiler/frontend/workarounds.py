@@ -194,3 +194,33 @@ class InferThresholdingLayerWithBipolar(Transformation):
                 inst.set_nodeattr("out_scale", 1.0)
                 inst.set_nodeattr("out_bias", 0.0)
         return model.transform(InferThresholdingLayer()), False
+
+
+class ConstantChannelsOfZeroGammaBatchNorm(Transformation):
+    """A BatchNorm channel whose gamma is zero (pruning zeroes them; Imperial's published model has
+    one of -0.0) outputs its beta whatever the input. FINN's streamlining divides the next
+    thresholds by gamma: for -0.0 they become -inf, clipped to -2^31, and the channel outputs its
+    maximum instead of its quantized beta. Where such a BatchNorm feeds a MultiThreshold, give the
+    channel the identity affine and thresholds that are passed always (those at or below beta) or
+    never: the channel's output is its quantized beta, exactly, for either sign of zero and of beta."""
+
+    UNREACHABLE = 2.0 ** 60         # beyond any value a MultiThreshold input takes; clipped later
+
+    def apply(self, model):
+        for bn in model.get_nodes_by_op_type("BatchNormalization"):
+            consumers = model.find_consumers(bn.output[0])
+            gamma, beta, mean, var = (model.get_initializer(t) for t in bn.input[1:5])
+            if gamma is None or not (gamma == 0).any() or not all(c.op_type == "MultiThreshold" for c in consumers):
+                continue
+            eps = get_by_name(bn.attribute, "epsilon")
+            eps = eps.f if eps is not None else 1e-5
+            zero = gamma == 0
+            for mt in consumers:
+                thresholds = model.get_initializer(mt.input[1])
+                thresholds = np.broadcast_to(thresholds, (len(gamma), thresholds.shape[1])).copy()
+                passed = thresholds[zero] <= beta[zero, None]
+                thresholds[zero] = np.where(passed, -self.UNREACHABLE, self.UNREACHABLE)
+                model.set_initializer(mt.input[1], thresholds.astype(np.float32))
+            for name, value, identity in zip(bn.input[1:5], (gamma, beta, mean, var), (1.0, 0.0, 0.0, 1.0 - eps)):
+                model.set_initializer(name, np.where(zero, identity, value).astype(value.dtype))
+        return model, False

@@ -47,7 +47,8 @@ class CppSim:
         cmd = ["g++", *CXXFLAGS, *(f"-D{d}" for d in self.defines), f"-I{self.hls_dir}",
                f"-I{ap_types_include_dir()}", str(main), "-o", str(self.binary)]
         (self.work_dir / "compile.sh").write_text("#!/bin/sh\n" + " ".join(cmd) + "\n")
-        self.log(f"compiling cppsim ({len(self.model.graph.node)} layers) ...")
+        paths = " (the synthesizable loops)" if "DFK_SYNTH_CSIM" in self.defines else ""
+        self.log(f"compiling cppsim{paths} ({len(self.model.graph.node)} layers) ...")
         # g++ writes a unique temporary file, renamed into place: never a half-written binary
         fd, tmp = tempfile.mkstemp(dir=self.work_dir, prefix=f".{self.binary.name}.", suffix=".tmp")
         os.close(fd)
