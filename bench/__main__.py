@@ -6,6 +6,8 @@ compares the folding optimizer with FINN's SetFolding and finn-examples' hand fo
 The bnn_pynq part (bench/bnn_pynq.py) builds and verifies FINN's BNN-PYNQ networks on Pynq-Z1.
 The rtl part (bench/rtl.py) builds VGG10-w4a4 on ZCU104 at its fastest and BacalhauNet on Ultra96 and
 reports rtlsim's measured cycles against the estimate, FIFO sizing, and rtlsim's speed and compile time.
+The scale part (bench/scale.py) times a sweep of 8 builds and verify-dataset on 10,000 frames on Ray,
+with 1 and with 2 workers.
 """
 import argparse
 import json
@@ -27,10 +29,11 @@ from compiler.sim import CppSim
 from bench import bnn_pynq as bnn_pynq_bench
 from bench import folding as folding_bench
 from bench import rtl as rtl_bench
+from bench import scale as scale_bench
 
 HERE = Path(__file__).parent
 MODELS = ["vgg10-w4a4", "vgg10"]
-PARTS = ["builds", "folding", "bnn_pynq", "rtl"]
+PARTS = ["builds", "folding", "bnn_pynq", "rtl", "scale"]
 
 
 def macs_per_frame(model):
@@ -94,6 +97,8 @@ def main(argv=None):
             results["bnn_pynq"] = bnn_pynq_bench.run(HERE / "build")
         if "rtl" in args.parts:
             results["rtl"] = rtl_bench.run(HERE / "build")
+        if "scale" in args.parts:
+            results["scale"] = scale_bench.run(HERE / "build")
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -111,6 +116,8 @@ def main(argv=None):
         print(f"\n{bnn_pynq_bench.table(results['bnn_pynq'])}")
     if "rtl" in args.parts:
         print(f"\n{rtl_bench.table(results['rtl'])}")
+    if "scale" in args.parts:
+        print(f"\n{scale_bench.table(results['scale'])}")
     print(f"written {path}")
     return 0
 

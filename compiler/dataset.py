@@ -7,7 +7,7 @@ run as Ray tasks (compiler/cluster.py).
 Each shard's result is saved as it finishes (`<build>/dataset/<sim>-<data>/shard_<start>_<stop>.npz`),
 so a rerun simulates only the shards that are missing. The merged result, `result.json` beside them:
 the hardware's accuracy overall, per SNR and per class, PyTorch's beside it, and the frames where the
-simulation and PyTorch disagree (their test-split indices)."""
+simulation and PyTorch disagree (their test-split indices), ties of PyTorch's two best scores apart."""
 import argparse
 import hashlib
 import sys
@@ -87,16 +87,20 @@ def verify_dataset(out_dir, data=None, sim="cppsim", shards=None, workers=None, 
         raise UserError(f"{len(failures)} of {len(bounds)} shards failed (the others are saved; a rerun does only "
                         f"the failed ones); frames {a}-{b - 1}: {error}")
     parts = [np.load(paths[b]) for b in bounds]
-    merged = {k: np.concatenate([p[k] for p in parts]) for k in ("hardware", "pytorch", "labels", "snr", "index")}
-    disagree = merged["index"][merged["hardware"] != merged["pytorch"]]
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in ("hardware", "pytorch", "tied", "labels", "snr", "index")}
+    differ = merged["hardware"] != merged["pytorch"]
+    disagree, tied = merged["index"][differ & ~merged["tied"]], merged["index"][differ & merged["tied"]]
     result = {"build": str(config.out_dir), "simulator": sim, "data": str(config.data) if config.data else None,
               "frames": int(frames), "shards": len(bounds),
               "hardware": accuracy_report(merged["labels"], merged["hardware"], merged["snr"]),
               "pytorch": accuracy_report(merged["labels"], merged["pytorch"], merged["snr"]),
-              "disagreeing_frames": int(disagree.size), "disagreeing_indices": disagree.tolist()}
+              "disagreeing_frames": int(disagree.size), "disagreeing_indices": disagree.tolist(),
+              "tie_broken_frames": int(tied.size), "tie_broken_indices": tied.tolist()}
     write_json(result, where / "result.json")
     print(f"{sim}: accuracy {result['hardware']['overall']:.4f} (PyTorch {result['pytorch']['overall']:.4f}) on "
-          f"{frames} frames; {disagree.size} frames where the simulation and PyTorch disagree: {where / 'result.json'}")
+          f"{frames} frames; {disagree.size} frames where the simulation and PyTorch disagree"
+          + (f" ({tied.size} more where PyTorch's two best scores tie and the hardware took the other)" if tied.size else "")
+          + f": {where / 'result.json'}")
     return result
 
 

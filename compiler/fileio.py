@@ -72,3 +72,11 @@ def scratch_dir(parent, name):
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def user_cache_dir(kind):
+    """Where compiled simulators and synthesis results of `kind` are kept across builds, by content
+    hash: $DFA_CACHE_DIR/<kind>, else ~/.cache/dataflow-accel/<kind> ($XDG_CACHE_HOME honoured)."""
+    root = os.environ.get("DFA_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
+        / "dataflow-accel"
+    return Path(root) / kind

@@ -26,14 +26,15 @@ from qonnx.custom_op.registry import getCustomOp
 import boards
 from compiler import codegen, folding, frontend, verify
 from compiler.buildfolder import BuildFolder, Terminated, graph_path, sigterm_interrupts, timestamp
+from compiler.console import Console
 from compiler.estimate import estimate, write_report
 from compiler.estimate.report import write_summary
 from compiler.fileio import replace_dir, save_model, scratch_dir, write_json
 from compiler.hwops import MIN_FIFO_DEPTH
-from compiler.sources import load_source, parse_shape
 from compiler.synth import AUTO_MAX_LUT, SYNTH_MODES
 from models import images
 from models.errors import InternalError, MissingFileError, UserError, positive_number, whole_number, writable_dir
+from models.sources import load_source, parse_shape
 
 DEFAULT_FRAMES = 16
 # rtlsim: frames of the performance run (the interval is measured over its last frames), and of FIFO sizing
@@ -185,9 +186,10 @@ class Build:
     log: logging.Logger
     folder: BuildFolder | None = None            # default: the config's out_dir
     models: dict = field(default_factory=dict)   # in-memory graphs by step name
-    source: object = None                        # compiler.sources.Source
+    source: object = None                        # models.sources.Source
     checkpoint: Path | None = None               # weights the export uses (trained by the build if none)
     saved: list = field(default_factory=list)    # graph files the running step saved
+    console: Console | None = None               # the terminal's view (run_build's)
 
     def __post_init__(self):
         self.folder = self.folder or BuildFolder(self.config.out_dir)
@@ -740,7 +742,9 @@ def test_split_size(config):
 def simulate_test_frames(config, start, stop, sim="cppsim"):
     """Frames [start, stop) of the test split of the build's RadioML data through the finished
     build's simulator (`sim`: cppsim or rtlsim) and through PyTorch: {"hardware", "pytorch": class
-    predictions, "labels", "snr", "index"}. Reads the build folder, writes only sim's own work files."""
+    predictions, "tied": whether PyTorch's two best scores are equal (either class is its answer, and
+    the hardware's TopK may break the tie otherwise), "labels", "snr", "index"}. Reads the build
+    folder, writes only sim's own work files."""
     import h5py
 
     from models import radioml
@@ -762,14 +766,16 @@ def simulate_test_frames(config, start, stop, sim="cppsim"):
         verify.split_parent(parent)[1].output[0])[1:]))
     pytorch, _ = build.source.torch_reference(build.checkpoint, x, np.float32)
     top = verify.as_class_indices({"hardware": hardware, "pytorch": pytorch}, 1)
-    return {"hardware": top["hardware"][:, 0], "pytorch": top["pytorch"][:, 0], "labels": labels, "snr": snr,
-            "index": np.arange(start, stop)}
+    exact, quantum = build.source.torch_reference(build.checkpoint, x, np.float64)   # float32 sums blur ties
+    best_two = np.sort((np.round(exact / quantum) if quantum else exact).reshape(len(x), -1), axis=1)[:, -2:]
+    return {"hardware": top["hardware"][:, 0], "pytorch": top["pytorch"][:, 0], "tied": best_two[:, 0] == best_two[:, 1],
+            "labels": labels, "snr": snr, "index": np.arange(start, stop)}
 
 
 def _finished_build(config, folder=None):
     """The Build of a build folder whose simulators are built; reads it only."""
     folder = folder or BuildFolder(config.out_dir)
-    build = Build(config, _logger(config.out_dir / "build.log"), folder)
+    build = Build(config, _logger(config.out_dir / "build.log")[0], folder)
     build.source = load_source(config)
     build.checkpoint = _checkpoint(build)
     for step in ("cppsim", "rtl_codegen"):
@@ -833,16 +839,18 @@ def _library_output_to(path):
 
 
 def _logger(path):
-    """INFO goes to the console and build.log, DEBUG (an internal error's traceback) to build.log only."""
+    """INFO goes to the terminal (compiler/console.py: one line per step) and build.log, DEBUG (a step's
+    start and end, an internal error's traceback) to build.log only."""
     log = logging.getLogger(f"build.{path}")
     log.handlers.clear()
     log.setLevel(logging.DEBUG)
     log.propagate = False
-    for handler, level in ((logging.StreamHandler(), logging.INFO), (logging.FileHandler(path), logging.DEBUG)):
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    console, file = Console(), logging.FileHandler(path)
+    file.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    for handler, level in ((console, logging.INFO), (file, logging.DEBUG)):
         handler.setLevel(level)
         log.addHandler(handler)
-    return log
+    return log, console
 
 
 def run_build(config, stop_after=None):
@@ -856,7 +864,8 @@ def run_build(config, stop_after=None):
     with folder.locked() as killed, sigterm_interrupts():
         started = timestamp()
         folder.set_status("running", step=None, pid=os.getpid(), started=started)
-        build = Build(config, _logger(out / "build.log"), folder)
+        log, console = _logger(out / "build.log")
+        build = Build(config, log, folder, console=console)
         if killed:
             build.log.info(f"build PID {killed.get('pid')} (started {killed.get('started')}) ended without "
                            "releasing this folder (killed?); resuming after its last completed step")
@@ -886,11 +895,13 @@ def _run_steps(build, stop_after, started):
         key = _key(previous, step.name, step.inputs(build))
         reason = folder.why_run(step.name, key)
         if reason is None:
-            log.info(f"[{step.name}] up to date, skipped")
+            log.debug(f"[{step.name}] up to date, skipped")
+            build.console.skipped(step.name)
         else:
-            log.info(f"[{step.name}] running" + (f" ({reason})" if reason else ""))
+            log.debug(f"[{step.name}] running" + (f" ({reason})" if reason else ""))
             folder.set_status("running", step=step.name, pid=os.getpid(), started=started)
-            _run_step(build, index, key)
+            with build.console.running(step.name, reason):
+                _run_step(build, index, key)
         previous = key
         if step.name == stop_after:
             break
@@ -916,7 +927,7 @@ def _run_step(build, index, key):
     seconds = round(time.time() - start, 2)
     written = folder.written_since(before, step.outputs) | set(build.saved)
     _log_moved(build.log, step, folder.finish(step.name, key, seconds, written))
-    build.log.info(f"[{step.name}] done in {seconds:.1f} s")
+    build.log.debug(f"[{step.name}] done in {seconds:.1f} s")
 
 
 def _outputs(index, step):

@@ -40,6 +40,7 @@ import torch
 from models.calibration import calibrate
 from models.errors import add_verbose_flag, run_cli, writable_file
 from models.export import export_brevitas
+from models.sources import load_source
 
 BASELINE_BOPS = 807_699_904          # VGG10 w8a8, the challenge's reference
 BASELINE_WEIGHT_BITS = 1_244_936
@@ -171,8 +172,6 @@ def format_table(name, cost):
 def model_cost(ref, checkpoint=None, input_shape=None):
     """Cost of a registry model, a .onnx file or file.py:function (as `make build` takes them), with
     trained weights from `checkpoint` or else a seeded fresh initialization."""
-    from compiler.sources import load_source
-
     source = load_source(SimpleNamespace(model=ref, input_shape=input_shape))
     if source.onnx_path or checkpoint:
         graph = source.export(checkpoint)

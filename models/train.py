@@ -35,7 +35,7 @@ from brevitas.quant_tensor import QuantTensor
 from torch import nn
 
 import models
-from models import images, radioml
+from models import images, progress, radioml
 from models.calibration import calibrate
 from models.errors import (
     MissingFileError, UserError, add_verbose_flag, positive_number, run_cli, whole_number, writable_file,
@@ -167,33 +167,37 @@ def fit(model, stream, test_path, recipe, weight_decay=0.0, loss_fn=cross_entrop
     optimizer, scheduler = optimizer_and_scheduler(model, recipe, weight_decay)
     shuffle = torch.Generator().manual_seed(seed)
     best, best_state, history = None, None, []
-    for epoch in range(1, recipe.epochs + 1):
-        start = time.time()
-        lr = optimizer.param_groups[0]["lr"]
-        loss, train_accuracy = _train_epoch(model, optimizer, stream, recipe.batch_size, shuffle, loss_fn, log)
-        scheduler.step()
-        result = evaluate(model, test_path, stream.length)
-        improved = best is None or result["overall"] > best["overall"]
-        history.append({"epoch": epoch, "lr": lr, "loss": loss, "train_accuracy": train_accuracy,
-                        "test_accuracy": result["overall"], "seconds": round(time.time() - start, 1)})
-        log(f"epoch {epoch}/{recipe.epochs}: lr {lr:.5f}, loss {loss:.4f}, train accuracy {train_accuracy:.4f}, "
-            f"test accuracy {result['overall']:.4f}{' (best)' if improved else ''}, {time.time() - start:.1f} s")
-        if improved:
-            best = dict(result, epoch=epoch)
-            best_state = copy.deepcopy(model.state_dict())
-            if on_best:
-                on_best(dict(best, history=history))
+    with progress.bar(recipe.epochs * -(-len(stream) // recipe.batch_size), "batches") as batches:
+        for epoch in range(1, recipe.epochs + 1):
+            start = time.time()
+            lr = optimizer.param_groups[0]["lr"]
+            loss, train_accuracy = _train_epoch(model, optimizer, stream, recipe.batch_size, shuffle, loss_fn, log,
+                                                batches)
+            scheduler.step()
+            result = evaluate(model, test_path, stream.length)
+            improved = best is None or result["overall"] > best["overall"]
+            history.append({"epoch": epoch, "lr": lr, "loss": loss, "train_accuracy": train_accuracy,
+                            "test_accuracy": result["overall"], "seconds": round(time.time() - start, 1)})
+            log(f"epoch {epoch}/{recipe.epochs}: lr {lr:.5f}, loss {loss:.4f}, train accuracy {train_accuracy:.4f}, "
+                f"test accuracy {result['overall']:.4f}{' (best)' if improved else ''}, {time.time() - start:.1f} s")
+            if improved:
+                best = dict(result, epoch=epoch)
+                best_state = copy.deepcopy(model.state_dict())
+                if on_best:
+                    on_best(dict(best, history=history))
     model.load_state_dict(best_state)
     return dict(best, history=history)
 
 
-def _train_epoch(model, optimizer, stream, batch_size, generator, loss_fn, log):
-    """One pass in random order; returns the mean loss and accuracy over it."""
+def _train_epoch(model, optimizer, stream, batch_size, generator, loss_fn, log, batches):
+    """One pass in random order, counted on the progress bar `batches`; returns the mean loss and
+    accuracy over it."""
     model.train()
     order = torch.randperm(len(stream), generator=generator).numpy()
     n_batches = -(-len(stream) // batch_size)
     total_loss = correct = seen = 0
     for i, (x, y, _) in enumerate(stream.batches(batch_size, order), 1):
+        batches.advance()
         if len(y) < 2:          # a batch of one frame breaks BatchNorm after the dense layers
             continue
         x, y = torch.from_numpy(x), torch.from_numpy(y)
@@ -257,9 +261,12 @@ def _published_model(start, spec):
     """The model as its team published it, when `start` is their file and `spec` a hardware variant."""
     from models import importer
 
-    if not start or "model" in read_checkpoint(start) or spec.name == importer.faithful_name(spec):
+    if not start or spec.name == importer.faithful_name(spec):
         return None
-    return load_checkpoint(start, importer.faithful_name(spec)) if importer.recognise(read_checkpoint(start)["state_dict"]) else None
+    checkpoint = read_checkpoint(start)
+    if "model" in checkpoint or not importer.recognise(checkpoint["state_dict"]):
+        return None
+    return load_checkpoint(start, importer.faithful_name(spec))
 
 
 def agreement(a, b, data_path, length):

@@ -25,7 +25,7 @@ from compiler.estimate import estimate
 from compiler.flow import BuildConfig, run_build
 from compiler.folding import FoldingSpace, resource_budget
 from compiler.frontend import minimize_bit_widths
-from compiler.sources import load_source
+from models.sources import load_source
 from models import bnn_pynq, images
 from models.errors import UserError
 

@@ -16,7 +16,7 @@ from compiler.driver.runtime.accelerator import (Accelerator, DriverError, Strea
                                                  topk_indices)
 from compiler.buildfolder import load_graph
 from compiler.flow import BuildConfig
-from compiler.sources import load_source
+from models.sources import load_source
 from models import radioml
 from test_board_project import tiny_build_dir
 

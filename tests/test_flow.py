@@ -8,7 +8,7 @@ import pytest
 from compiler.__main__ import main as cli
 from compiler.buildfolder import load_graph
 from compiler.flow import STEPS, Build, BuildConfig, BuildError, run_build, run_verification
-from compiler.sources import load_source
+from models.sources import load_source
 from compiler.sim import CppSim
 
 pytestmark = pytest.mark.slow

@@ -132,6 +132,22 @@ def test_bias_before_batchnorm_is_folded_exactly():
     torch.testing.assert_close(without.eval()(x), with_bias.eval()(x))
 
 
+def test_the_vgg10_baselines_plain_state_dict_loads_as_saved(tmp_path):
+    """The sandbox notebook saves `torch.save(model.state_dict(), ...)` of the same nn.Sequential as the
+    zoo's VGG10 (models.md §1): its keys need no renaming, the plain state_dict loads strictly."""
+    torch.manual_seed(3)
+    x = torch.from_numpy(radioml.load(radioml.ensure_synthetic(), limit=4)[0])
+    notebook_model = registry.get("vgg10").build()
+    notebook_model(x)                           # a training step's forward: the activation scales exist
+    notebook_model.eval()
+    path = tmp_path / "pretrained_VGG10_w8a8_20.pth"
+    torch.save(notebook_model.state_dict(), path)
+    assert importer.recognise(torch.load(path)) is None        # not a team layout: the zoo's own
+    loaded = train.load_checkpoint(path, "vgg10")
+    with torch.no_grad():
+        assert torch.equal(train.unwrap(loaded(x)), train.unwrap(notebook_model(x)))
+
+
 def test_a_checkpoint_that_is_neither_format_is_named(tmp_path):
     path = tmp_path / "optimizer.pt"
     torch.save({"epoch": 3, "optimizer": {"lr": 0.1}}, path)

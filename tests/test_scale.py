@@ -107,7 +107,9 @@ def test_sharded_verification_equals_one_process_frame_for_frame(tmp_path_factor
     assert result["frames"] == frames and result["shards"] == 3
     hardware_hits = float(np.mean(alone["hardware"] == alone["labels"]))
     assert result["hardware"]["overall"] == pytest.approx(hardware_hits)
-    assert result["disagreeing_indices"] == np.flatnonzero(alone["hardware"] != alone["pytorch"]).tolist()
+    differ = alone["hardware"] != alone["pytorch"]
+    assert result["disagreeing_indices"] == np.flatnonzero(differ & ~alone["tied"]).tolist()
+    assert result["tie_broken_indices"] == np.flatnonzero(differ & alone["tied"]).tolist()
     shards = sorted((out / "dataset").glob("cppsim-*/shard_*.npz"))
     assert len(shards) == 3
     merged = np.concatenate([np.load(s)["hardware"] for s in sorted(shards, key=lambda p: int(p.stem.split("_")[1]))])

@@ -20,8 +20,9 @@ from compiler.frontend.workarounds import (
     InferThresholdingLayerWithBipolar, MakeGraphInputNHWC, MinimizeWeightBitWidthKeepingBipolar, PadMaxPoolDilationsTo2D, SnapIntegerBiases,
     XnorPopcountAccumulatorsUnsigned,
 )
-from compiler.sources import ORIGINAL_NAME
+from models import progress
 from models.errors import UserError
+from models.sources import ORIGINAL_NAME
 
 # Op types of an exported QONNX graph that this flow maps to hardware (or keeps on the host at the
 # graph's ends). Anything else is reported up front instead of failing deep inside a transform.
@@ -154,7 +155,7 @@ def streamline(model):
     from qonnx.transformation.bipolar_to_xnor import ConvertBipolarMatMulToXnorPopcount
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
-    for transform in [
+    transforms = [
         ConstantChannelsOfZeroGammaBatchNorm(),
         # conv -> BN -> MaxPool -> quantizer (MixQ's layer order): a quantizer is monotone, so it
         # commutes with max; moved before the pool, it absorbs the BN's per-channel float affine.
@@ -183,8 +184,11 @@ def streamline(model):
         AbsorbScalarMulAddIntoTopK(),
         InferDataLayouts(),
         RemoveUnusedTensors(),
-    ]:
-        model = model.transform(transform)
+    ]
+    with progress.bar(len(transforms), "transforms") as done:
+        for transform in transforms:
+            model = model.transform(transform)
+            done.advance()
     return _tidy(model)
 
 

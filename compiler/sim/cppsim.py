@@ -1,6 +1,9 @@
 """Build and run the cppsim binary of a generated hls/ folder."""
+import functools
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -8,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from compiler.codegen import compile_defines, generate_cppsim_main, streams
+from compiler.fileio import user_cache_dir
 
 # The binary runs where it is built, so it may use every instruction this CPU has.
 CXXFLAGS = ["-std=c++17", "-O3", "-march=native", "-Wno-unknown-pragmas", "-Wno-unused-label"]
@@ -27,6 +31,26 @@ def ap_types_include_dir():
     return path
 
 
+@functools.cache
+def _compiler_version():
+    """g++'s version and what -march=native means on this CPU (a cache folder may be shared)."""
+    run = lambda *args: subprocess.run(["g++", *args], capture_output=True, text=True).stdout   # noqa: E731
+    native = [line.split() for line in run("-march=native", "-Q", "--help=target").splitlines()]
+    return run("--version").splitlines()[0] + " " + " ".join(next(w for w in native if w[:1] == ["-march="]))
+
+
+def _copy_executable(source, target):
+    """Copy through a temporary file and a rename: no reader sees half a binary."""
+    fd, tmp = tempfile.mkstemp(dir=Path(target).parent, prefix=f".{Path(target).name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 class CppSim:
     """The cppsim of one dataflow model: `build()` once, then `run(frames)` as often as needed."""
 
@@ -41,6 +65,8 @@ class CppSim:
         self.streams = streams(model)
 
     def build(self):
+        """Compile main.cpp with the hls/ folder, or copy the binary compiled before from the same
+        sources and flags (a user cache, by content hash: the tests and sweeps build the same designs)."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         main = self.work_dir / "main.cpp"
         generate_cppsim_main(self.model, main)
@@ -48,7 +74,25 @@ class CppSim:
                f"-I{ap_types_include_dir()}", str(main), "-o", str(self.binary)]
         (self.work_dir / "compile.sh").write_text("#!/bin/sh\n" + " ".join(cmd) + "\n")
         paths = " (the synthesizable loops)" if "DFK_SYNTH_CSIM" in self.defines else ""
+        cached = user_cache_dir("cppsim") / self._digest(main)
+        if cached.is_file():
+            self.log(f"cppsim{paths}: the binary of these sources is cached ({cached})")
+            _copy_executable(cached, self.binary)
+            return self
         self.log(f"compiling cppsim{paths} ({len(self.model.graph.node)} layers) ...")
+        self._compile(cmd, main)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        _copy_executable(self.binary, cached)
+        return self
+
+    def _digest(self, main):
+        digest = hashlib.sha256(" ".join([*CXXFLAGS, *self.defines, _compiler_version()]).encode())
+        for path in [main, *sorted(p for p in self.hls_dir.rglob("*") if p.is_file())]:
+            digest.update(str(path.relative_to(self.work_dir if path == main else self.hls_dir)).encode()
+                          + b"\0" + path.read_bytes())
+        return digest.hexdigest()[:24]
+
+    def _compile(self, cmd, main):
         # g++ writes a unique temporary file, renamed into place: never a half-written binary
         fd, tmp = tempfile.mkstemp(dir=self.work_dir, prefix=f".{self.binary.name}.", suffix=".tmp")
         os.close(fd)
@@ -62,7 +106,6 @@ class CppSim:
             os.replace(tmp, self.binary)
         finally:
             Path(tmp).unlink(missing_ok=True)
-        return self
 
     def run(self, frames, dump=False):
         """Run integer frames (N, ...) in stream order of the input; returns (outputs (N, elems), stats,

@@ -24,6 +24,7 @@ from qonnx.custom_op.registry import getCustomOp
 from compiler.codegen import rtl
 from compiler.hwops import MIN_FIFO_DEPTH
 from compiler.sim.rtlsim import Deadlock, RtlSim, interval_of
+from models import progress
 
 MAX_ROUNDS = 6                # confirmation runs of the real RTL (each recompiles) before giving up
 
@@ -59,19 +60,20 @@ def with_depths(model, depths):
 class _LimitModel:
     """The sizing model: FIFOs of room `deep` (tensor -> words) with per-run limits."""
 
-    def __init__(self, model, work_dir, frames, log):
+    def __init__(self, model, work_dir, frames, log, counter):
         fifos = [link for link in rtl.links(model) if link.depth]
         self.var = {link.tensor: link.var for link in fifos}
         deep = with_depths(model, {link.tensor: len(frames) * link.words + MIN_FIFO_DEPTH for link in fifos})
         shutil.rmtree(work_dir / "rtl", ignore_errors=True)
         rtl.generate(deep, work_dir / "rtl", fifo_limits=True)
         self.sim = RtlSim(deep, work_dir / "rtl", work_dir / "rtlsim", log=log).build()
-        self.frames = frames
+        self.frames, self.counter = frames, counter
         self.runs = 0
 
     def run(self, limits=None, pace=0):
         """Stats of a run with FIFO limits (tensor -> words; None: the full room), or the Deadlock."""
         self.runs += 1
+        self.counter.advance()
         plusargs = {f"fifo_{self.var[t]}": words for t, words in (limits or {}).items()}
         try:
             return self.sim.run(self.frames, pace=pace, plusargs=plusargs)[1]
@@ -87,24 +89,25 @@ def size_fifos(model, work_dir, frames, log=print):
     """Depths for every FIFO of `model` (a dataflow graph) from simulations of `frames` (integer
     input frames in stream order, at least three); returns a SizingResult."""
     work_dir = Path(work_dir)
-    sizing = _LimitModel(model, work_dir / "limits", frames, log)
-    stats = sizing.run()
-    if isinstance(stats, Deadlock):
-        raise FifoSizingError(f"the graph deadlocks even with FIFOs of whole frames: {stats}")
-    interval = interval_of(stats)
-    paced = sizing.run(pace=int(np.ceil(interval)))
-    peaks = {tensor: next(f["peak"] for f in paced["fifos"] if f["name"] == tensor) for tensor in sizing.var}
-    depths = dict.fromkeys(sizing.var, MIN_FIFO_DEPTH)
-    if not sizing.reaches(depths, interval):
-        depths = {tensor: round_depth(peak + 1) for tensor, peak in peaks.items()}
+    with progress.bar(None, "simulations") as counter:
+        sizing = _LimitModel(model, work_dir / "limits", frames, log, counter)
+        stats = sizing.run()
+        if isinstance(stats, Deadlock):
+            raise FifoSizingError(f"the graph deadlocks even with FIFOs of whole frames: {stats}")
+        interval = interval_of(stats)
+        paced = sizing.run(pace=int(np.ceil(interval)))
+        peaks = {tensor: next(f["peak"] for f in paced["fifos"] if f["name"] == tensor) for tensor in sizing.var}
+        depths = dict.fromkeys(sizing.var, MIN_FIFO_DEPTH)
         if not sizing.reaches(depths, interval):
-            raise FifoSizingError(f"the graph misses its interval of {interval:g} cycles per frame even with "
-                                  "FIFOs at their peak occupancy")
-        for tensor in sorted(depths, key=depths.get, reverse=True):
-            candidate = MIN_FIFO_DEPTH
-            while candidate < depths[tensor] and not sizing.reaches({**depths, tensor: candidate}, interval):
-                candidate *= 2
-            depths[tensor] = min(candidate, depths[tensor])
+            depths = {tensor: round_depth(peak + 1) for tensor, peak in peaks.items()}
+            if not sizing.reaches(depths, interval):
+                raise FifoSizingError(f"the graph misses its interval of {interval:g} cycles per frame even with "
+                                      "FIFOs at their peak occupancy")
+            for tensor in sorted(depths, key=depths.get, reverse=True):
+                candidate = MIN_FIFO_DEPTH
+                while candidate < depths[tensor] and not sizing.reaches({**depths, tensor: candidate}, interval):
+                    candidate *= 2
+                depths[tensor] = min(candidate, depths[tensor])
     result = SizingResult(depths, interval, interval, peaks, sizing.runs)
     deeper = ", ".join(f"{tensor} {depth}" for tensor, depth in depths.items() if depth > MIN_FIFO_DEPTH)
     log(f"fifo sizing: {interval:g} cycles per frame; from {sizing.runs} simulations, FIFOs of {MIN_FIFO_DEPTH} words"

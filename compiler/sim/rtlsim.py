@@ -22,6 +22,7 @@ import numpy as np
 
 from compiler.codegen import FRAMES_OFFSET, dma_stream_width
 from compiler.codegen.rtl import SIM_TOP, element, links, probes, stream_inputs
+from compiler.fileio import user_cache_dir
 from models.errors import UserError
 
 VERILATOR_FLAGS = ["--cc", "--exe", "-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert",
@@ -52,10 +53,8 @@ class Deadlock(RtlSimError, UserError):
 
 
 def cache_dir():
-    """Where compiled models are kept: $DFA_CACHE_DIR, else ~/.cache/dataflow-accel."""
-    root = os.environ.get("DFA_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
-        / "dataflow-accel"
-    return Path(root) / "verilator"
+    """Where compiled Verilated models are kept (compiler.fileio.user_cache_dir)."""
+    return user_cache_dir("verilator")
 
 
 def verilator_root():

@@ -19,6 +19,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from compiler.fileio import user_cache_dir
+from models import progress
 from models.errors import UserError
 
 # Board processing system -> Yosys' synth_xilinx family
@@ -54,10 +56,8 @@ def family_of(board):
 
 
 def cache_dir():
-    """$DFA_CACHE_DIR/yosys, else ~/.cache/dataflow-accel/yosys."""
-    root = os.environ.get("DFA_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
-        / "dataflow-accel"
-    return Path(root) / "yosys"
+    """Where Yosys' results are kept (compiler.fileio.user_cache_dir)."""
+    return user_cache_dir("yosys")
 
 
 def yosys_version():
@@ -141,9 +141,10 @@ def synthesize(rtl_dir, units, family, log=print, workers=2):
         counts = result.get("counts")
         log(f"synth: {name}: " + (f"{counts['LUT']} LUT, {counts['FF']} FF, {bram18(counts)} BRAM18, "
                                   f"{counts['DSP']} DSP ({status})" if counts else status))
+        done.advance()
         return name, result
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with progress.bar(len(units), "units") as done, ThreadPoolExecutor(max_workers=workers) as pool:
         return dict(pool.map(one, units))
 
 

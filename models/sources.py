@@ -5,9 +5,10 @@ PyTorch models, how to compute the integer reference outputs that verification c
 Loading one checks it: a file that is not a model, or a shape that contradicts the model, is a
 SourceError naming the file and what was expected.
 """
+import copy
 import importlib.util
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ class Source:
     build_module: callable = None     # () -> torch module, for PyTorch sources
     onnx_path: Path | None = None
     notes: tuple = ()                 # lines for the build log: how the input shape was read
+    _loaded: dict = field(default_factory=dict, repr=False, compare=False)   # checkpoint -> registry module
 
     @property
     def trainable(self):
@@ -41,9 +43,18 @@ class Source:
         """The PyTorch module, with the weights of `checkpoint` if given (a UserError if they do not
         fit); how a team's published weights were imported goes to `log`."""
         if self.spec is not None and checkpoint:
+            # a team's file is imported and its added quantizers calibrated (seconds): once per build
             from models.train import load_checkpoint
 
-            return load_checkpoint(checkpoint, self.spec, log)
+            stat = Path(checkpoint).stat()
+            key = (str(checkpoint), stat.st_mtime_ns, stat.st_size)
+            if key not in self._loaded:
+                said = []
+                self._loaded[key] = load_checkpoint(checkpoint, self.spec, said.append), said
+            module, said = self._loaded[key]
+            for line in said:
+                log(line)
+            return copy.deepcopy(module)
         module = self.build_module()
         if checkpoint:
             from models.train import load_weights, read_checkpoint
@@ -55,7 +66,7 @@ class Source:
         from qonnx.core.modelwrapper import ModelWrapper
         from qonnx.util.cleanup import cleanup_model
 
-        from compiler.frontend import export_brevitas
+        from models.export import export_brevitas
 
         if self.onnx_path:
             model = ModelWrapper(str(self.onnx_path))
