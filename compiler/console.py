@@ -77,6 +77,9 @@ class Console(logging.StreamHandler):
             with progress.displayed_by(self):
                 yield
             outcome = ""
+        except KeyboardInterrupt:           # Ctrl-C or SIGTERM (compiler.buildfolder.sigterm_interrupts)
+            outcome = "interrupted after "
+            raise
         finally:
             stop.set()
             if ticker:

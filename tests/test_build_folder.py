@@ -56,16 +56,18 @@ def verified(out):
     return json.loads((out / "verification.json").read_text())["ok"]
 
 
-def start_build(out):
-    """`python -m compiler build` of the tiny build into `out`, in its own process group, with an
-    empty cppsim cache (so that g++ runs and can be killed) and the other caches as usual."""
-    cache = out.parent / "cache"
-    env = {**os.environ, "DFA_CACHE_DIR": str(cache)}
-    for kind in ("verilator", "yosys"):
-        user_cache_dir(kind).mkdir(parents=True, exist_ok=True)
-        cache.mkdir(exist_ok=True)
-        (cache / kind).unlink(missing_ok=True)
-        (cache / kind).symlink_to(user_cache_dir(kind), target_is_directory=True)
+def start_build(out, compile_cppsim=False):
+    """`python -m compiler build` of the tiny build into `out`, in its own process group; with
+    compile_cppsim, an empty cppsim cache (so that g++ runs and can be killed), the other caches as usual."""
+    env = dict(os.environ)
+    if compile_cppsim:
+        cache = out.parent / "cache"
+        env["DFA_CACHE_DIR"] = str(cache)
+        for kind in ("verilator", "yosys"):
+            user_cache_dir(kind).mkdir(parents=True, exist_ok=True)
+            cache.mkdir(exist_ok=True)
+            (cache / kind).unlink(missing_ok=True)
+            (cache / kind).symlink_to(user_cache_dir(kind), target_is_directory=True)
     return subprocess.Popen([sys.executable, "-m", "compiler", "build", "--model", "tiny", "--target-fps",
                              str(TARGET_FPS), "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
@@ -222,7 +224,7 @@ def test_sigkill_in_cppsim_then_the_rerun_takes_over_and_resumes(tiny_build, tmp
     out = copy_of(tiny_build, tmp_path)
     truncate(out / "cppsim" / "cppsim")
     after = (out / "build.log").stat().st_size
-    process = start_build(out)
+    process = start_build(out, compile_cppsim=True)
     wait_for(out, "compiling cppsim", after)
     time.sleep(0.5)
     os.killpg(process.pid, signal.SIGKILL)          # the build and its g++
@@ -245,7 +247,7 @@ def test_sigterm_is_recorded_like_ctrl_c(tiny_build, tmp_path):
     out = copy_of(tiny_build, tmp_path)
     truncate(out / "cppsim" / "cppsim")
     after = (out / "build.log").stat().st_size
-    process = start_build(out)
+    process = start_build(out, compile_cppsim=True)
     wait_for(out, "compiling cppsim", after)
     process.terminate()
     _, err = process.communicate(timeout=60)
