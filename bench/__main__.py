@@ -7,7 +7,8 @@ The bnn_pynq part (bench/bnn_pynq.py) builds and verifies FINN's BNN-PYNQ networ
 The rtl part (bench/rtl.py) builds VGG10-w4a4 on ZCU104 at its fastest and BacalhauNet on Ultra96 and
 reports rtlsim's measured cycles against the estimate, FIFO sizing, and rtlsim's speed and compile time.
 The scale part (bench/scale.py) times a sweep of 8 builds and verify-dataset on 10,000 frames on Ray,
-with 1 and with 2 workers.
+with 1 and with 2 workers. The dsp part (bench/dsp.py) folds VGG10 on Pynq-Z2 with and without DSPs
+to spend and builds the DSP folding with Yosys synthesis.
 """
 import argparse
 import json
@@ -27,13 +28,14 @@ from compiler.flow import BuildConfig, BuildError, run_build
 from compiler.sim import CppSim
 
 from bench import bnn_pynq as bnn_pynq_bench
+from bench import dsp as dsp_bench
 from bench import folding as folding_bench
 from bench import rtl as rtl_bench
 from bench import scale as scale_bench
 
 HERE = Path(__file__).parent
 MODELS = ["vgg10-w4a4", "vgg10"]
-PARTS = ["builds", "folding", "bnn_pynq", "rtl", "scale"]
+PARTS = ["builds", "folding", "bnn_pynq", "rtl", "scale", "dsp"]
 
 
 def macs_per_frame(model):
@@ -99,6 +101,8 @@ def main(argv=None):
             results["rtl"] = rtl_bench.run(HERE / "build")
         if "scale" in args.parts:
             results["scale"] = scale_bench.run(HERE / "build")
+        if "dsp" in args.parts:
+            results["dsp"] = dsp_bench.run(HERE / "build")
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -118,6 +122,8 @@ def main(argv=None):
         print(f"\n{rtl_bench.table(results['rtl'])}")
     if "scale" in args.parts:
         print(f"\n{scale_bench.table(results['scale'])}")
+    if "dsp" in args.parts:
+        print(f"\n{dsp_bench.table(results['dsp'])}")
     print(f"written {path}")
     return 0
 

@@ -381,7 +381,8 @@ def _step_fifo_sizing(build):
         from compiler.sim.fifo_sizing import size_fifos, with_depths
 
         with scratch_dir(build.dir, "fifo_sizing") as work:
-            result = size_fifos(model, work, _random_stream_frames(model, SIZING_FRAMES), log=build.log.info)
+            result = size_fifos(model, work, _random_stream_frames(model, SIZING_FRAMES), build.config.board_info,
+                                log=build.log.info)
         model = with_depths(model, result.depths)
         write_json({"interval_cycles": result.interval, "sized_interval_cycles": result.sized_interval,
                     "simulations": result.runs, "confirmation": result.log,
@@ -429,7 +430,7 @@ def _step_rtl_codegen(build):
     from compiler.codegen import rtl
 
     with replace_dir(build.dir / "rtl") as tmp:
-        layers, _ = rtl.generate(build.graph("fifo_sizing"), tmp)
+        layers, _ = rtl.generate(build.graph("fifo_sizing"), tmp, build.config.board_info)
     build.log.info(f"generated SystemVerilog for {len(layers)} layers in {build.dir / 'rtl'} (top: {rtl.AXI_TOP})")
 
 

@@ -1,6 +1,8 @@
 """Facts about FINN's HW nodes that several stages read: op types (a generic op, MVAU, and its
-backends' specializations, MVAU_hls and MVAU_rtl), the FIFO in front of each input and the widest word."""
+backends' specializations, MVAU_hls and MVAU_rtl), where products are computed and how many share a
+DSP slice, the FIFO in front of each input and the widest word."""
 import math
+from typing import NamedTuple
 
 BACKEND_SUFFIXES = ("_hls", "_rtl")
 MIN_FIFO_DEPTH = 2         # every stream between two layers has a FIFO of at least this many words
@@ -16,8 +18,75 @@ def base_op(op_type):
 
 def multiplies_on_dsp(inst, part):
     """Whether a layer's products go to DSP slices: where FINN's estimate counts DSPs (resType dsp, and
-    FINN's RTL MVAU/VVAU); else LUTs. The HLS kernels and the synthesis of the RTL both follow it."""
-    return hasattr(inst, "dsp_estimation") and inst.dsp_estimation(part) > 0
+    FINN's RTL MVAU/VVAU) and they are multiplications (multiplies); else LUTs. The HLS kernels, the
+    synthesis of the RTL and our DSP count (dsp_slices) all follow it."""
+    if not hasattr(inst, "dsp_estimation") or inst.dsp_estimation(part) == 0:
+        return False
+    return base_op(inst.onnx_node.op_type) not in ("MVAU", "VVAU") or multiplies(inst)
+
+
+# The multiplier ports of a DSP48E1, signed: 25 x 18 bits (a DSP48E2's 27 x 18 holds whatever these do).
+DSP_A_BITS, DSP_B_BITS = 25, 18
+
+
+def signed_bits(lo, hi):
+    """Bits of the narrowest two's-complement type holding [lo, hi]."""
+    bits = 1
+    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
+        bits += 1
+    return bits
+
+
+class DspPacking(NamedTuple):
+    """How our MVAU kernels share a DSP multiplier between PE lanes (rtl/packed_multiply.sv,
+    kernels/multiply.hpp): the products of neighbouring lanes have the same input x, so x times their
+    weights packed `shift` bits apart (w0 + w1 2^shift + ...) gives `lanes` of them at once, `shift`
+    being the signed width of any one product and `packed_bits` the packed weights' signed width."""
+    lanes: int
+    shift: int = 0
+    packed_bits: int = 0
+
+
+def multiplies(inst):
+    """Whether a MAC layer's (MVAU, VVAU) products are multiplications: both operands integers. One
+    bipolar operand negates or passes the other, two make an XNOR: no multiplier, in LUTs whatever
+    resType says."""
+    x_type, w_type = inst.get_input_datatype(0), inst.get_input_datatype(1)
+    return x_type.is_integer() and w_type.is_integer() and "BIPOLAR" not in (x_type.name, w_type.name) \
+        and not ("binaryXnorMode" in inst.get_nodeattr_types() and inst.get_nodeattr("binaryXnorMode"))
+
+
+def dsp_packing(inst):
+    """The DspPacking of a layer: as many lanes as a DSP's 25-bit port holds where the products are on
+    DSP slices (resType dsp) and multiply (multiplies), x within the 18-bit port; else one product
+    per multiplier."""
+    if base_op(inst.onnx_node.op_type) != "MVAU" or inst.get_nodeattr("resType") != "dsp" or not multiplies(inst):
+        return DspPacking(1)
+    x_type, w_type = inst.get_input_datatype(0), inst.get_input_datatype(1)
+    if signed_bits(x_type.min(), x_type.max()) > DSP_B_BITS:
+        return DspPacking(1)
+    corners = [int(x) * int(w) for x in (x_type.min(), x_type.max()) for w in (w_type.min(), w_type.max())]
+    shift = signed_bits(min(corners), max(corners))
+    best = DspPacking(1)
+    for lanes in range(2, inst.get_nodeattr("PE") + 1):
+        spread = sum(1 << (i * shift) for i in range(lanes))      # the packed weights are w * spread at most
+        packed_bits = signed_bits(int(w_type.min()) * spread, int(w_type.max()) * spread)
+        if packed_bits > DSP_A_BITS:
+            break
+        best = DspPacking(lanes, shift, packed_bits)
+    return best
+
+
+def dsp_slices(inst, part):
+    """DSP slices of a layer's products in our kernels: one per product of a MAC layer (MVAU, VVAU:
+    PE * SIMD, where FINN's VVAU estimate counts PE), over the packing; FINN's count for other ops."""
+    if not multiplies_on_dsp(inst, part):
+        return 0
+    if base_op(inst.onnx_node.op_type) not in ("MVAU", "VVAU"):
+        return int(inst.dsp_estimation(part))
+    operand_bits = inst.get_input_datatype(0).bitwidth() + inst.get_input_datatype(1).bitwidth()
+    return math.ceil(inst.get_nodeattr("PE") / dsp_packing(inst).lanes) * inst.get_nodeattr("SIMD") \
+        * math.ceil(operand_bits / 48)     # FINN's rule for products wider than a DSP
 
 
 def fifo_depth(inst, port):

@@ -54,4 +54,29 @@ template <multiplier MUL> struct product<bipolar, bipolar, MUL> {
     static type of(const ap_uint<1>& x, const ap_uint<1>& w) { return x == w; }
 };
 
+// LANES products x * w[i] of one input from one DSP multiplier (hwops.dsp_packing; the RTL's
+// packed_multiply.sv). The weights are packed SHIFT bits apart, w[0] + w[1] 2^SHIFT + ..., SHIFT
+// holding any one signed product and PACKED the packed weights; each product is read back from the
+// lowest field up, and a negative one borrowed one from the fields above, which adding its sign bit
+// back repays. Exact.
+template <unsigned LANES, int XS, int WS, int SHIFT, int PACKED> struct packed_product {
+    typedef ap_int<SHIFT> type;
+    static void of(const ap_int<XS>& x, const ap_int<WS> w[LANES], type p[LANES]) {
+#pragma HLS INLINE
+        ap_int<PACKED> packed = 0;
+        for (unsigned i = 0; i < LANES; i++) {
+#pragma HLS UNROLL
+            packed += ap_int<PACKED>(w[i]) << (i * SHIFT);
+        }
+        ap_int<PACKED + XS> full = x * packed;
+#pragma HLS BIND_OP variable = full op = mul impl = dsp
+        for (unsigned i = 0; i < LANES; i++) {
+#pragma HLS UNROLL
+            const ap_int<SHIFT> field = full(SHIFT - 1, 0);
+            p[i] = field;
+            full = (full >> SHIFT) + ap_int<PACKED + XS>(field[SHIFT - 1]);
+        }
+    }
+};
+
 }  // namespace dfk

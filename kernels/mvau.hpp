@@ -13,8 +13,9 @@
 // thresholds, see thresholding.hpp); with NT == 0 the accumulator itself is the output.
 //
 // Inputs and weights may be `bipolar` (multiply.hpp). The configuration (CFG) holds MW, MH, SIMD, PE,
-// NT, ACT_VAL, VECTORS (input vectors per frame), the element types in_t, weight_t, acc_t, out_t and
-// MUL, the multiplier (FINN's resType).
+// NT, ACT_VAL, VECTORS (input vectors per frame), the element types in_t, weight_t, acc_t, out_t,
+// MUL, the multiplier (FINN's resType), and PACK, PACK_SHIFT, PACKED_BITS: the products per DSP
+// multiplier (that many neighbouring PE lanes share one, packed_product in multiply.hpp; else 1).
 #pragma once
 #include "multiply.hpp"
 #include "thresholding.hpp"
@@ -77,7 +78,7 @@ void mvau(hls::stream<ap_uint<CFG::SIMD * CFG::in_t::width>>& in, hls::stream<ap
     typedef typename CFG::weight_t TW;
     typedef typename CFG::acc_t TA;
     typedef typename CFG::out_t TO;
-    constexpr unsigned SIMD = CFG::SIMD, PE = CFG::PE, SF = CFG::MW / SIMD, NF = CFG::MH / PE;
+    constexpr unsigned SIMD = CFG::SIMD, PE = CFG::PE, SF = CFG::MW / SIMD, NF = CFG::MH / PE, PACK = CFG::PACK;
     static_assert(CFG::MW % SIMD == 0, "SIMD must divide MW");
     static_assert(CFG::MH % PE == 0, "PE must divide MH");
 #if DFK_FAST_CSIM
@@ -97,15 +98,45 @@ void mvau(hls::stream<ap_uint<CFG::SIMD * CFG::in_t::width>>& in, hls::stream<ap
         DFK_CYCLE();
         if (nf == 0) input_buf[sf] = in.read();
         const ap_uint<SIMD * TI::width> x = input_buf[sf];
-        for (unsigned pe = 0; pe < PE; pe++) {
+        if (PACK > 1) {
+            // PACK neighbouring lanes' products of one input from one multiplier (packed_product)
+            typedef typename element<TI>::stored XI;
+            typedef typename element<TW>::stored WI;
+            constexpr int XS = XI::width + !is_signed_ap<XI>::value, WS = WI::width + !is_signed_ap<WI>::value;
+            for (unsigned pe = 0; pe < PE; pe++) {
 #pragma HLS UNROLL
-            TA sum = sf == 0 ? TA(0) : acc[pe];
+                if (sf == 0) acc[pe] = 0;
+            }
             for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-                sum += product<TI, TW, CFG::MUL>::of(get_lane<typename element<TI>::stored>(x, s),
-                                                     typename element<TW>::stored(weights[pe][address][s]));
+                const ap_int<XS> xs = get_lane<XI>(x, s);
+                for (unsigned group = 0; group < PE; group += PACK) {
+#pragma HLS UNROLL
+                    ap_int<WS> w[PACK];
+                    typedef packed_product<PACK, XS, WS, CFG::PACK_SHIFT, CFG::PACKED_BITS> multiply;
+                    typename multiply::type p[PACK];
+                    for (unsigned lane = 0; lane < PACK; lane++) {
+#pragma HLS UNROLL
+                        w[lane] = group + lane < PE ? ap_int<WS>(WI(weights[group + lane][address][s])) : ap_int<WS>(0);
+                    }
+                    multiply::of(xs, w, p);
+                    for (unsigned lane = 0; lane < PACK && group + lane < PE; lane++) {
+#pragma HLS UNROLL
+                        acc[group + lane] += p[lane];
+                    }
+                }
             }
-            acc[pe] = sum;
+        } else {
+            for (unsigned pe = 0; pe < PE; pe++) {
+#pragma HLS UNROLL
+                TA sum = sf == 0 ? TA(0) : acc[pe];
+                for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+                    sum += product<TI, TW, CFG::MUL>::of(get_lane<typename element<TI>::stored>(x, s),
+                                                         typename element<TW>::stored(weights[pe][address][s]));
+                }
+                acc[pe] = sum;
+            }
         }
         if (sf == SF - 1) {
             ap_uint<PE * TO::width> result;

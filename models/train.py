@@ -356,9 +356,9 @@ def read_checkpoint(path):
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:      # torch's several error types come with advice that does not apply here
-        raise UserError(f"checkpoint {path} cannot be read ({type(error).__name__}): it is not a file torch.save "
-                        "wrote of tensors and plain values (a pickled module is not taken), or it is truncated "
-                        "or corrupt") from None
+        raise UserError(f"checkpoint {path} cannot be read: it is not a file torch.save wrote of tensors and "
+                        "plain values (a pickled module is not taken), or it is truncated or corrupt "
+                        f"({type(error).__name__})") from None
     if _is_state_dict(checkpoint):
         return {"state_dict": checkpoint}
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):

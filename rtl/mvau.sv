@@ -15,6 +15,9 @@
 // an XNOR and the accumulator the number of agreeing bits (FINN's binaryXnorMode).
 // ACC_BITS holds every accumulator value (FINN's accDataType, signed or unsigned).
 //
+// DSP_PACK > 1 (integer operands on DSP slices): the products of DSP_PACK neighbouring PE lanes share
+// their input, so each group takes them from one multiplier (packed_multiply); 1: one per product.
+//
 // Cycles per vector: NF * SF, one (nf, sf) step per cycle while the input has a word in the first
 // neuron fold. Latency: 3 + THRESHOLD_STAGES cycles from a vector's last input word to its first
 // output word. Stalls in place while the output word waits (m_axis_tvalid && !m_axis_tready).
@@ -34,6 +37,9 @@ module mvau #(
   parameter int CW               = ACC_BITS + 1,   // threshold compare width (signed)
   parameter int OUT_BITS         = ACC_BITS,
   parameter int ACT_VAL          = 0,
+  parameter int DSP_PACK         = 1,
+  parameter int PACK_SHIFT       = 1,    // with DSP_PACK > 1: bits between two packed products
+  parameter int PACKED_BITS      = 1,    // with DSP_PACK > 1: the packed weights' width
   localparam int SF              = MW / SIMD,
   localparam int NF              = MH / PE,
   localparam int WeightAddrBits  = NF * SF > 1 ? $clog2(NF * SF) : 1,
@@ -124,14 +130,46 @@ module mvau #(
   end
   assign x = a_fresh ? a_input : replayed;
 
-  // Stage B: each lane's dot product over SIMD inputs.
+  // Stage B: each lane's dot product over SIMD inputs; products[pe][s] in lane pe * SIMD + s.
+  logic [PE*SIMD*PW-1:0] products;
+  if (DSP_PACK > 1) begin : g_packed
+    // Signed widths of the operands
+    localparam int XS = IN_SIGNED ? IN_BITS : IN_BITS + 1;
+    localparam int WS = W_SIGNED ? W_BITS : W_BITS + 1;
+    for (genvar group = 0; group < PE; group += DSP_PACK) begin : g_group
+      localparam int Lanes = PE - group < DSP_PACK ? PE - group : DSP_PACK;
+      // a last, smaller group packs fewer weights
+      localparam int GroupBits = PACKED_BITS - (DSP_PACK - Lanes) * PACK_SHIFT;
+      for (genvar s = 0; s < SIMD; s++) begin : g_input
+        logic [Lanes*WS-1:0] w;
+        logic [Lanes*PW-1:0] p;
+        for (genvar lane = 0; lane < Lanes; lane++) begin : g_lane
+          logic [W_BITS-1:0] weight;
+          assign weight = weight_data_i[((group + lane) * SIMD + s) * W_BITS +: W_BITS];
+          assign w[lane * WS +: WS] = W_SIGNED ? WS'($signed(weight)) : WS'(weight);
+          assign products[((group + lane) * SIMD + s) * PW +: PW] = p[lane * PW +: PW];
+        end
+        packed_multiply #(
+          .LANES(Lanes), .X_BITS(XS), .W_BITS(WS), .SHIFT(PACK_SHIFT), .PACKED_BITS(GroupBits), .PW(PW)
+        ) u_multiply (
+          .x_i(IN_SIGNED ? XS'($signed(x[s * IN_BITS +: IN_BITS])) : XS'(x[s * IN_BITS +: IN_BITS])),
+          .w_i(w), .products_o(p)
+        );
+      end
+    end
+  end else begin : g_products
+    for (genvar lane = 0; lane < PE * SIMD; lane++) begin : g_lane
+      assign products[lane * PW +: PW] =
+          product(x[(lane % SIMD) * IN_BITS +: IN_BITS], weight_data_i[lane * W_BITS +: W_BITS]);
+    end
+  end
+
   logic signed [AW-1:0] dot [PE];
   always_comb begin
     for (int pe = 0; pe < PE; pe++) begin
       logic signed [AW-1:0] sum;
       sum = '0;
-      for (int s = 0; s < SIMD; s++)
-        sum += AW'(product(x[s * IN_BITS +: IN_BITS], weight_data_i[(pe * SIMD + s) * W_BITS +: W_BITS]));
+      for (int s = 0; s < SIMD; s++) sum += AW'($signed(products[(pe * SIMD + s) * PW +: PW]));
       dot[pe] = sum;
     end
   end

@@ -20,7 +20,13 @@ module rom #(
     initial $readmemh(INIT_FILE, mem);
     always_ff @(posedge clk_i) if (en_i) data_o <= mem[addr_i];
   end else if (MEM_STYLE == "distributed") begin : g_distributed
-    (* rom_style = "distributed", ram_style = "distributed" *) logic [WIDTH-1:0] mem [DEPTH];
+    // A ROM in LUTs: Vivado's rom_style "distributed"; Yosys maps LUTRAM only with a write port,
+    // and its logic_block is the same thing (the LUTs compute the words).
+`ifdef YOSYS
+    (* logic_block *) logic [WIDTH-1:0] mem [DEPTH];
+`else
+    (* rom_style = "distributed" *) logic [WIDTH-1:0] mem [DEPTH];
+`endif
     initial $readmemh(INIT_FILE, mem);
     always_ff @(posedge clk_i) if (en_i) data_o <= mem[addr_i];
   end else if (MEM_STYLE == "ultra") begin : g_ultra

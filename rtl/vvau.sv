@@ -16,9 +16,9 @@
 // bipolar operand negates or passes the other; two make each product an XNOR and the accumulator the
 // number of agreeing positions (FINN's (x . w + K) / 2). ACC_BITS holds every accumulator value.
 //
-// Cycles per frame: pixels * CF * SF, one input word per cycle (FINN's get_exp_cycles). Latency:
-// 3 + THRESHOLD_STAGES cycles from a channel fold's last input word to its output word. Stalls in place
-// while the output word waits (m_axis_tvalid && !m_axis_tready).
+// Cycles per frame: pixels * CF * SF, one input word per cycle (FINN's get_exp_cycles).
+// Latency: 3 + THRESHOLD_STAGES cycles from a channel fold's last input word to its output word.
+// Stalls in place while the output word waits (m_axis_tvalid && !m_axis_tready).
 module vvau #(
   parameter int CHANNELS         = 4,
   parameter int KERNEL           = 9,

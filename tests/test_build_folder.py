@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from compiler.buildfolder import BuildFolder, BuildFolderError, FileHashes, load_graph
-from compiler.fileio import replace_dir, user_cache_dir
+from compiler.fileio import replace_dir
 from compiler.flow import STEPS, BuildConfig, BuildError, run_build
 from models import radioml
 from test_board_project import tiny_build_dir
@@ -58,16 +58,9 @@ def verified(out):
 
 def start_build(out, compile_cppsim=False):
     """`python -m compiler build` of the tiny build into `out`, in its own process group; with
-    compile_cppsim, an empty cppsim cache (so that g++ runs and can be killed), the other caches as usual."""
-    env = dict(os.environ)
-    if compile_cppsim:
-        cache = out.parent / "cache"
-        env["DFA_CACHE_DIR"] = str(cache)
-        for kind in ("verilator", "yosys"):
-            user_cache_dir(kind).mkdir(parents=True, exist_ok=True)
-            cache.mkdir(exist_ok=True)
-            (cache / kind).unlink(missing_ok=True)
-            (cache / kind).symlink_to(user_cache_dir(kind), target_is_directory=True)
+    compile_cppsim, empty caches, so that g++ runs and can be killed (the build is killed before
+    anything else would use them)."""
+    env = {**os.environ, **({"DFA_CACHE_DIR": str(out.parent / "cache")} if compile_cppsim else {})}
     return subprocess.Popen([sys.executable, "-m", "compiler", "build", "--model", "tiny", "--target-fps",
                              str(TARGET_FPS), "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)

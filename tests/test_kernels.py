@@ -13,8 +13,9 @@ from qonnx.util.basic import qonnx_make_model
 
 import boards
 from compiler import codegen, verify
-from compiler.codegen import KERNELS_DIR
+from compiler.codegen import KERNELS_DIR, rtl
 from compiler.estimate.cycles import layer_cycles
+from compiler.hwops import dsp_packing
 from compiler.sim import CppSim
 from compiler.sim.cppsim import ap_types_include_dir
 from compiler.verify import generic_ops, run_graph, to_stream_order
@@ -38,7 +39,7 @@ def random_values(rng, dtype, shape):
     return rng.integers(dtype.min(), dtype.max() + 1, size=shape).astype(np.float32)
 
 
-def check(model, tmp_path, input_dtype, seed=0, synth=False):
+def check(model, tmp_path, input_dtype, seed=0, synth=False, extremes=()):
     """Run FRAMES random frames through FINN's execution and our cppsim; they must agree exactly.
     synth=True simulates the synthesizable loops instead of the fast C-simulation paths; then every
     layer must also run its cycle model's loop iterations per frame (each iteration of an II=1 loop
@@ -48,6 +49,7 @@ def check(model, tmp_path, input_dtype, seed=0, synth=False):
     rng = np.random.default_rng(seed)
     shape = model.get_tensor_shape(model.graph.input[0].name)
     frames = random_values(rng, input_dtype, (FRAMES, *shape[1:]))
+    frames = np.concatenate([frames] + [np.full_like(frames[:1], value) for value in extremes])
     expected = verify.run_graph(verify.generic_ops(model), frames)
     codegen.generate(model, tmp_path / "hls", BOARD, 100)
     defines = ["DFK_SYNTH_CSIM", "DFK_COUNT_CYCLES"] if synth else []
@@ -58,7 +60,7 @@ def check(model, tmp_path, input_dtype, seed=0, synth=False):
     want = np.stack([verify.to_stream_order(model, out_name, e) for e in expected])
     np.testing.assert_array_equal(got, want)
     if synth:
-        assert stats["layer_cycles"] == [FRAMES * layer_cycles(getCustomOp(node)) + call_flush(node)
+        assert stats["layer_cycles"] == [len(frames) * layer_cycles(getCustomOp(node)) + call_flush(node)
                                          for node in model.graph.node]
 
 
@@ -102,6 +104,23 @@ def test_mvau_without_activation(tmp_path, synth):
     model = chain(mvau("fc", 32, 6, idt="UINT8", wdt="INT8", outputDataType="INT24", SIMD=8, PE=3))
     model.set_initializer("fc_w", random_values(rng, "INT8", (32, 6)))
     check(model, tmp_path, "UINT8", synth=synth)
+
+
+@pytest.mark.parametrize("idt,wdt,pe", [("UINT8", "INT8", 4), ("INT8", "INT8", 3), ("UINT4", "INT4", 7),
+                                         ("INT4", "UINT3", 6)])
+def test_mvau_on_dsps_packs_lanes_exactly(tmp_path, idt, wdt, pe, synth):
+    """Neighbouring lanes' products from one DSP multiplier (hwops.dsp_packing; the RTL's twin in
+    test_rtl): every extreme operand value, exact."""
+    rng = np.random.default_rng(11)
+    mw, mh = 12, 2 * pe
+    model = chain(mvau("fc", mw, mh, vecs=(1, 4, 1), idt=idt, wdt=wdt, outputDataType="INT24", SIMD=4, PE=pe,
+                       resType="dsp"))
+    weights = random_values(rng, wdt, (mw, mh))
+    weights[:, :4] = [DataType[wdt].min(), DataType[wdt].max(), DataType[wdt].min(), 0]
+    model.set_initializer("fc_w", weights)
+    check(model, tmp_path, idt, synth=synth, extremes=(DataType[idt].min(), DataType[idt].max()))
+    _, params = generated(model)["fc"]
+    assert f"static const unsigned PACK = {dsp_packing(getCustomOp(model.graph.node[0])).lanes};" in params
 
 
 @pytest.mark.parametrize("idt,wdt,xnor,activation,simd,pe", [
@@ -446,7 +465,7 @@ def generated(model, board=BOARD):
 ])
 def test_mvau_memories_and_multipliers_are_what_the_estimate_counts(op, attrs, weights, thresholds, mul):
     """One weight ROM of PE * SIMD weights per word (FINN's estimate: mem_width PE * SIMD * W, depth
-    NF * SF) where FINN's estimate puts it, and DSP products where it counts DSPs."""
+    NF * SF) where FINN's estimate puts it, in the HLS and in the RTL, and DSP products where it counts DSPs."""
     model = chain(mvau("fc", 12, 8, op=op, thresholds=np.zeros((8, 3)), outputDataType="UINT2", SIMD=4, PE=2,
                        **attrs))
     layer_cpp, params = generated(model)["fc"]
@@ -454,6 +473,9 @@ def test_mvau_memories_and_multipliers_are_what_the_estimate_counts(op, attrs, w
     assert f"variable = fc_thresholds type = rom_1p impl = {thresholds}" in layer_cpp
     assert f"static const dfk::multiplier MUL = dfk::mul_{mul};" in params
     assert "fc_weights[2][12][4]" in params      # [PE][NF * SF][SIMD], reshaped into 12 words of 2 * 4 weights
+    # the RTL backend's ROMs in the same places
+    styles = {m.name.split("_")[0]: m.style for m in rtl.describe(model, model.graph.node[0], BOARD).memories}
+    assert styles == {"weights": rtl.ROM_STYLES[weights], "thresholds": rtl.ROM_STYLES[thresholds]}
     kernel = (KERNELS_DIR / "mvau.hpp").read_text()
     assert "ARRAY_RESHAPE variable = weights complete dim = 1" in kernel
     assert "ARRAY_RESHAPE variable = weights complete dim = 3" in kernel

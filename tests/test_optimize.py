@@ -62,6 +62,11 @@ def conv_chain():
 
 # ---- exactness ----------------------------------------------------------------------------------
 
+def lut_options(stage):
+    """The stage's options with products in LUTs, where the plans without a DSP price choose."""
+    return [o for o in stage.options if not o.on_dsp]
+
+
 @pytest.fixture(scope="module")
 def conv_space():
     return FoldingSpace(conv_chain(), PART)
@@ -73,7 +78,7 @@ def test_cheapest_plan_is_the_brute_force_minimum(conv_space, budget_cycles):
     space = conv_space
     plan = space.cheapest(budget_cycles)
     best = None
-    for options in itertools.product(*(stage.options for stage in space.stages)):
+    for options in itertools.product(*(lut_options(stage) for stage in space.stages)):
         if max(o.cycles for o in options) > budget_cycles:
             continue
         lut = sum(o.resources["LUT"] for o in options) + sum(
@@ -109,7 +114,7 @@ def test_cheapest_plan_at_a_fork_and_join_is_the_brute_force_minimum(residual_sp
     alike: every combination of the stages' options, converters priced, and none is cheaper."""
     space = residual_space
     best = None
-    for options in itertools.product(*(stage.options for stage in space.stages)):
+    for options in itertools.product(*(lut_options(stage) for stage in space.stages)):
         if max(o.cycles for o in options) <= budget_cycles:
             lut = sum(o.resources["LUT"] for o in options) + sum(
                 space._converter(edge, options[edge.source], options[edge.target]) for edge in space.boundaries)
@@ -124,14 +129,15 @@ def test_plan_estimates_at_a_fork_and_join_are_the_folded_graphs(residual_space,
     assert est["max_cycles"] == plan.cycles and layer_totals(est)["LUT"] == plan.totals["LUT"]
 
 
-def brute_force_points(space):
-    """(cycles, LUT) of every combination of the stages' options, the width converters between them
-    priced (a row of stages)."""
+def brute_force_points(space, dsp=False):
+    """(cycles, LUT, DSP) of every combination of the stages' options (with dsp, those that move products
+    to DSPs too), the width converters between them priced (a row of stages)."""
     points = []
-    for options in itertools.product(*(stage.options for stage in space.stages)):
+    for options in itertools.product(*(stage.options if dsp else lut_options(stage) for stage in space.stages)):
         converters = [converter_luts(a.words[1], b.words[0], PART) for a, b in zip(options, options[1:])]
         if None not in converters:
-            points.append((max(o.cycles for o in options), sum(o.resources["LUT"] for o in options) + sum(converters)))
+            points.append((max(o.cycles for o in options), sum(o.resources["LUT"] for o in options) + sum(converters),
+                           sum(o.resources["DSP"] for o in options)))
     return points
 
 
@@ -139,8 +145,8 @@ def test_front_is_the_brute_force_pareto_front(conv_space):
     """Every folding enumerated: for each speed the fewest LUTs, kept where slower is cheaper."""
     points = brute_force_points(conv_space)
     expected = []
-    for cycles in sorted({c for c, _ in points}):
-        cheapest = min(lut for c, lut in points if c <= cycles)
+    for cycles in sorted({c for c, _, _ in points}):
+        cheapest = min(lut for c, lut, _ in points if c <= cycles)
         if not expected or cheapest < expected[-1][1]:
             expected.append((cycles, cheapest))
     assert [(plan.cycles, plan.totals["LUT"]) for plan in conv_space.front()] == expected
@@ -212,7 +218,7 @@ def test_weight_words_stay_within_the_widest_ap_uint():
     # 8-bit weights: PE * SIMD * 8 <= 4096 allows at most 512 weights per cycle, not all 64 * 512
     model = chain(mvau("wide", 512, 64, wdt="INT8"))
     space = FoldingSpace(model, PART)
-    widths = [o.attrs["wide"]["PE"] * o.attrs["wide"]["SIMD"] * 8 for o in space.stages[0].options]
+    widths = [o.attrs["wide"]["PE"] * o.attrs["wide"]["SIMD"] * 8 for o in lut_options(space.stages[0])]
     assert max(widths) == 4096 and len(widths) < 7 * 10
     assert space.fastest_cycles == 512 * 64 // 512
 
@@ -258,11 +264,28 @@ def test_unreachable_target_gives_the_fastest_folding():
 
 @pytest.mark.parametrize("lut_budget", [2000, 1500, 1100])
 def test_without_target_the_fastest_folding_within_the_budget(conv_space, lut_budget):
-    """The brute-force answer: the fewest cycles of any folding whose LUTs fit."""
-    fastest = min(cycles for cycles, lut in brute_force_points(conv_space) if lut <= lut_budget)
-    folded, chosen = optimize(conv_chain(), PART, CLOCK_MHZ, {**BUDGET, "LUT": lut_budget})
+    """The brute-force answer: the fewest cycles of any folding whose LUTs fit (no DSPs to spend)."""
+    fastest = min(cycles for cycles, lut, _ in brute_force_points(conv_space) if lut <= lut_budget)
+    folded, chosen = optimize(conv_chain(), PART, CLOCK_MHZ, {**BUDGET, "LUT": lut_budget, "DSP": 0})
     assert chosen["cycles"] == fastest == max(cycles_of(folded).values())
     assert chosen["LUT"] == luts(folded) <= lut_budget
+    assert chosen["DSP"] == 0
+
+
+@pytest.mark.parametrize("lut_budget,dsp_budget", [(1000, 4), (1300, 8), (1500, 16), (2000, 24)])
+def test_where_luts_run_short_products_move_to_dsps_within_their_budget(conv_space, lut_budget, dsp_budget):
+    """As fast as the brute-force fastest folding within both budgets, products in LUTs or on DSPs; and
+    as the folded graph's estimate says."""
+    points = brute_force_points(conv_space, dsp=True)
+    fastest = min(cycles for cycles, lut, dsp in points if lut <= lut_budget and dsp <= dsp_budget)
+    assert fastest < min(cycles for cycles, lut, dsp in points if lut <= lut_budget and dsp == 0)
+    folded, chosen = optimize(conv_chain(), PART, CLOCK_MHZ, {**BUDGET, "LUT": lut_budget, "DSP": dsp_budget})
+    est = estimate(folded, BOARD, CLOCK_MHZ)
+    assert chosen["cycles"] == fastest == est["max_cycles"]
+    assert chosen["LUT"] == luts(folded) <= lut_budget
+    assert 0 < chosen["DSP"] == est["totals"]["DSP"] <= dsp_budget
+    assert {getCustomOp(n).get_nodeattr("resType") for n in folded.graph.node if n.op_type.startswith("MVAU")} \
+        <= {"lut", "dsp"}
 
 
 def test_target_beyond_the_budget_names_what_is_missing():
@@ -283,7 +306,7 @@ def test_bram_budget_slows_the_folding_down():
     fastest = space.cheapest(space.fastest_cycles)
     budget = {**BUDGET, "BRAM36": fastest.totals["BRAM36"] // 4}
     plan = space.fastest_within(budget)
-    within = [max(a.cycles, b.cycles) for a, b in itertools.product(*(stage.options for stage in space.stages))
+    within = [max(a.cycles, b.cycles) for a, b in itertools.product(*(lut_options(stage) for stage in space.stages))
               if -(-(a.resources["BRAM_18K"] + b.resources["BRAM_18K"]) // 2) <= budget["BRAM36"]]
     assert plan.cycles == min(within) > fastest.cycles
     assert plan.totals["BRAM36"] <= budget["BRAM36"]

@@ -4,17 +4,21 @@ cycles per frame equal to the layer's stated cycle model."""
 import numpy as np
 import pytest
 from qonnx.core.datatype import DataType
+from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
+import boards
 from compiler import verify
 from compiler.codegen import rtl
+from compiler.hwops import dsp_packing
 from compiler.sim.fifo_sizing import size_fifos, with_depths
 from compiler.sim.rtlsim import Deadlock, RtlSim
 from hwgraphs import chain, mvau
 
 pytestmark = pytest.mark.rtl
 FRAMES = 4
+BOARD = boards.get("pynq-z2")
 
 
 def random_values(rng, dtype, shape):
@@ -24,7 +28,7 @@ def random_values(rng, dtype, shape):
     return rng.integers(dtype.min(), dtype.max() + 1, size=shape).astype(np.float32)
 
 
-def check_rtl(model, tmp_path, input_dtype, seed=0, frames=FRAMES, input_order=None, deep_fifos=True):
+def check_rtl(model, tmp_path, input_dtype, seed=0, frames=FRAMES, input_order=None, deep_fifos=True, extremes=()):
     """FRAMES random frames through FINN's execution and our rtlsim must agree exactly, streamed
     as fast as taken and with random gaps and backpressure; streamed as fast as taken, a frame
     takes the graph's slowest layer's stated cycles. deep_fifos: every FIFO holds a frame, so that
@@ -32,7 +36,8 @@ def check_rtl(model, tmp_path, input_dtype, seed=0, frames=FRAMES, input_order=N
     consumer down: FIFO sizing's concern, tested below); else the model's depths.
     Returns the rtlsim stats of the plain run.
     input_order(frame) gives a frame's elements in stream order where the first layer reads another
-    order than verify.to_stream_order says (a Pool fed without its depthwise window)."""
+    order than verify.to_stream_order says (a Pool fed without its depthwise window).
+    extremes: values every input position takes in some frame besides the random ones."""
     model.set_tensor_datatype(model.graph.input[0].name, DataType[input_dtype])
     model = model.transform(InferShapes()).transform(InferDataTypes())
     if deep_fifos:
@@ -40,8 +45,9 @@ def check_rtl(model, tmp_path, input_dtype, seed=0, frames=FRAMES, input_order=N
     rng = np.random.default_rng(seed)
     shape = model.get_tensor_shape(model.graph.input[0].name)
     x = random_values(rng, input_dtype, (frames, *shape[1:]))
+    x = np.concatenate([x] + [np.full_like(x[:1], value) for value in extremes])
     expected = verify.run_graph(verify.generic_ops(model), x)
-    layers, _ = rtl.generate(model, tmp_path / "rtl")
+    layers, _ = rtl.generate(model, tmp_path / "rtl", BOARD)
     sim = RtlSim(model, tmp_path / "rtl", tmp_path / "rtlsim", log=lambda *_: None).build()
     order = input_order or (lambda frame: verify.to_stream_order(model, model.graph.input[0].name, frame))
     stream_in = np.stack([order(f) for f in x]).astype(np.int64)     # BIPOLAR as -1/+1, as the harness takes it
@@ -100,6 +106,27 @@ def test_mvau_without_activation(tmp_path):
     model = chain(mvau("fc", 32, 6, idt="UINT8", wdt="INT8", outputDataType="INT24", SIMD=8, PE=3))
     model.set_initializer("fc_w", random_values(rng, "INT8", (32, 6)))
     check_rtl(model, tmp_path, "UINT8")
+
+
+@pytest.mark.parametrize("idt,wdt,pe,packing", [
+    ("UINT8", "INT8", 4, 2),       # w8a8: two products per DSP48E1 (9 + 2 * 8 = 25 bits)
+    ("INT8", "INT8", 3, 2),        # signed input; odd PE: the last lane has a multiplier of its own
+    ("UINT4", "INT4", 7, 3),       # w4a4: three per DSP, groups of 3, 3 and 1
+    ("INT4", "UINT3", 6, 4),       # products of 7 bits: four per DSP, groups of 4 and 2
+])
+def test_mvau_on_dsps_packs_lanes_exactly(tmp_path, idt, wdt, pe, packing):
+    """Products of neighbouring PE lanes from one multiplier: every extreme operand value, exact."""
+    rng = np.random.default_rng(11)
+    mw, mh = 12, 2 * pe
+    model = chain(mvau("fc", mw, mh, vecs=(1, 4, 1), idt=idt, wdt=wdt, outputDataType="INT24", SIMD=4, PE=pe,
+                       resType="dsp"))
+    x_type, w_type = DataType[idt], DataType[wdt]
+    weights = random_values(rng, wdt, (mw, mh))
+    weights[:, :4] = [w_type.min(), w_type.max(), w_type.min(), 0]     # the corners of the products
+    model.set_initializer("fc_w", weights)
+    assert dsp_packing(getCustomOp(model.graph.node[0])).lanes == packing
+    check_rtl(model, tmp_path, idt, extremes=(x_type.min(), x_type.max()))
+    assert f"DSP_PACK({packing})" in (tmp_path / "rtl" / "fc.sv").read_text()
 
 
 @pytest.mark.parametrize("idt,wdt,xnor,activation,simd,pe", [
@@ -378,7 +405,7 @@ def library_models():
     parallel = chain(layer("ConvolutionInputGenerator_rtl", "swg", IFMDim=[9, 1], OFMDim=[7, 1], ConvKernelDim=[3, 1],
                            Stride=[1, 1], Dilation=[1, 1], IFMChannels=2, SIMD=2, depthwise=0, parallel_window=1,
                            inputDataType="UINT4", outputDataType="UINT4"),
-                     mvau("conv", 6, 4, vecs=(1, 7, 1), SIMD=6, PE=4))
+                     mvau("conv", 6, 4, vecs=(1, 7, 1), SIMD=6, PE=4, resType="dsp"))     # packed products
 
     def dwc(name, shape, in_width, out_width, dtype):
         return layer("StreamingDataWidthConverter_hls", name, inShape=shape, outShape=shape, inWidth=in_width,
@@ -422,7 +449,7 @@ def test_yosys_reads_every_module(tmp_path):
     dirs = []
     for name, (model, dtype) in library_models().items():
         model.set_tensor_datatype(model.graph.input[0].name, DataType[dtype])
-        rtl.generate(model.transform(InferShapes()).transform(InferDataTypes()), tmp_path / name)
+        rtl.generate(model.transform(InferShapes()).transform(InferDataTypes()), tmp_path / name, BOARD)
         dirs.append(tmp_path / name)
     sources = "\n".join(path.read_text() for d in dirs for path in d.rglob("*.sv"))
     unused = [path.stem for path in sorted(rtl.RTL_LIBRARY.glob("*.sv"))
@@ -461,12 +488,12 @@ def test_too_shallow_fork_fifo_deadlocks_and_sizing_removes_it(tmp_path):
     model.set_tensor_datatype("x", DataType["UINT4"])
     model = model.transform(InferShapes()).transform(InferDataTypes())
     frames = np.random.default_rng(0).integers(0, 16, size=(3, 8 * 8 * 2))
-    rtl.generate(model, tmp_path / "shallow")
+    rtl.generate(model, tmp_path / "shallow", BOARD)
     sim = RtlSim(model, tmp_path / "shallow", tmp_path / "shallow_sim", log=lambda *_: None).build()
     with pytest.raises(Deadlock, match=r"Full FIFOs: b \(2/2\)") as deadlock:
         sim.run(frames)
     assert deadlock.value.stats["words_out"] < 3 * 64
 
-    result = size_fifos(model, tmp_path / "sizing", frames, log=lambda *_: None)
+    result = size_fifos(model, tmp_path / "sizing", frames, BOARD, log=lambda *_: None)
     assert result.depths["b"] > 8 and result.sized_interval == result.interval
     check_rtl(with_depths(model, result.depths), tmp_path / "sized", "UINT4", deep_fifos=False)

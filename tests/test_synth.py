@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from qonnx.core.datatype import DataType
+from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
@@ -65,7 +66,7 @@ def cache(tmp_path_factory):
 
 
 def synthesized(model, folder):
-    rtl.generate(model, folder)
+    rtl.generate(model, folder, PYNQ_Z2)
     est = estimate(model, PYNQ_Z2)
     return est, synth.synthesize_build(folder, model, PYNQ_Z2, est, log=lambda *_: None)
 
@@ -94,3 +95,15 @@ def test_products_go_to_dsps_only_where_the_layer_says_so(tmp_path, cache):
     first = on_dsp["layers"][0]
     assert first["counts"]["DSP"] > 0, first["cells"]
     assert on_dsp["layers"][1]["counts"]["DSP"] == 0      # resType lut
+
+
+@pytest.mark.parametrize("ram_style, in_bram", [("distributed", False), ("block", True)])
+def test_weights_go_to_the_memory_the_layer_says(tmp_path, cache, ram_style, in_bram):
+    """ram_style distributed is a ROM in LUTs (Yosys maps a ROM to LUTRAM only with a write port),
+    block a block RAM."""
+    model = two_layers("lut", 4)
+    getCustomOp(model.graph.node[0]).set_nodeattr("ram_style", ram_style)
+    _, record = synthesized(model, tmp_path / ram_style)
+    first = record["layers"][0]
+    assert record["complete"], first
+    assert (first["counts"]["BRAM18"] + first["counts"]["BRAM36"] > 0) == in_bram, first["cells"]

@@ -18,7 +18,7 @@ from qonnx.core.datatype import DataType
 from qonnx.custom_op.registry import getCustomOp
 
 from compiler.estimate.cycles import layer_cycles
-from compiler.hwops import base_op, multiplies_on_dsp
+from compiler.hwops import base_op, dsp_packing, multiplies_on_dsp
 from models.errors import UserError
 
 
@@ -134,6 +134,16 @@ def rom_impl(inst, board, style_attr="ram_style", estimated=True):
     return impl
 
 
+def constants_impl(inst, board, kind):
+    """Where a layer's constants of `kind` (weights, thresholds, params) live, in both backends."""
+    op = base_op(inst.onnx_node.op_type)
+    if kind == "thresholds" and op == "MVAU":      # FINN's MVAU estimate counts the weights' memory only
+        return rom_impl(inst, board, "ram_style_thresholds", estimated=False)
+    if kind == "thresholds" and op == "VVAU":      # FINN's VVAU estimate counts no threshold memory
+        return "lutram"
+    return rom_impl(inst, board)
+
+
 def multiplier(inst, board):
     """The products' multiplier (hwops.multiplies_on_dsp)."""
     return "dfk::mul_dsp" if multiplies_on_dsp(inst, board.part) else "dfk::mul_lut"
@@ -231,9 +241,8 @@ def _mvau(model, node, inst, board):
         adt = DataType[f"UINT{int(mw).bit_length()}"]
     # W[sf*SIMD + s][nf*PE + pe] -> weights[pe][nf*SF + sf][s]
     weights = weights.reshape(sf, simd, nf, pe).transpose(3, 2, 0, 1).reshape(pe, nf * sf, simd)
-    # FINN's MVAU estimate counts the weights' memory, not the thresholds'
-    thresholds, n_thresholds, act_val = _thresholds(model, node, inst, mh, pe, rom_impl(
-        inst, board, "ram_style_thresholds", estimated=False))
+    thresholds, n_thresholds, act_val = _thresholds(model, node, inst, mh, pe,
+                                                    constants_impl(inst, board, "thresholds"))
     if odt == DataType["BIPOLAR"]:
         # FINN outputs 2 * count - 1 for one threshold, whose bit is the count itself.
         if n_thresholds != 1:
@@ -246,8 +255,9 @@ def _mvau(model, node, inst, board):
               typedef("in_t", "dfk::bipolar" if x_bipolar else ap_type(inst.get_input_datatype(0))),
               typedef("weight_t", "dfk::bipolar" if w_bipolar else ap_type(wdt)),
               typedef("acc_t", ap_type(adt)), typedef("out_t", out_type),
-              const("MUL", multiplier(inst, board), "dfk::multiplier")]
-    arrays = [ConstArray(f"{node.name}_weights", wdt, weights, rom_impl(inst, board)), thresholds]
+              const("MUL", multiplier(inst, board), "dfk::multiplier"),
+              *(const(name, value) for name, value in zip(("PACK", "PACK_SHIFT", "PACKED_BITS"), dsp_packing(inst)))]
+    arrays = [ConstArray(f"{node.name}_weights", wdt, weights, constants_impl(inst, board, "weights")), thresholds]
     return Kernel("mvau.hpp", "dfk::mvau", f"in, out, {node.name}_weights, {node.name}_thresholds, frames",
                   config, arrays)
 
@@ -309,21 +319,23 @@ def _vvau(model, node, inst, board):
     weights = integers(f"{node.name} weights", model.get_initializer(node.input[1])).reshape(channels, kh * kw)
     # W[cf*PE + pe][sf*SIMD + s] -> weights[pe][cf*SF + sf][s]
     weights = weights.reshape(channels // pe, pe, kh * kw // simd, simd).transpose(1, 0, 2, 3).reshape(pe, -1, simd)
-    # FINN's VVAU estimate counts no threshold memory: LUTRAM
-    thresholds, n_thresholds, act_val = _thresholds(model, node, inst, channels, pe, "lutram")
+    thresholds, n_thresholds, act_val = _thresholds(model, node, inst, channels, pe,
+                                                    constants_impl(inst, board, "thresholds"))
     config = [const("C", channels), const("PE", pe), const("SIMD", simd), const("K", kh * kw),
               const("NT", n_thresholds), const("ACT_VAL", act_val, "int"),
               const("PIXELS", int(np.prod(inst.get_nodeattr("Dim")))), typedef("in_t", ap_type(idt)),
               typedef("weight_t", ap_type(wdt)), typedef("acc_t", ap_type(adt)), typedef("out_t", ap_type(odt)),
               const("MUL", multiplier(inst, board), "dfk::multiplier")]
-    arrays = [ConstArray(f"{node.name}_weights", wdt, np.ascontiguousarray(weights), rom_impl(inst, board)), thresholds]
+    arrays = [ConstArray(f"{node.name}_weights", wdt, np.ascontiguousarray(weights),
+                         constants_impl(inst, board, "weights")), thresholds]
     return Kernel("vvau.hpp", "dfk::vvau", f"in, out, {node.name}_weights, {node.name}_thresholds, frames",
                   config, arrays)
 
 
 def _thresholding(model, node, inst, board):
     channels, pe = inst.get_nodeattr("NumChannels"), inst.get_nodeattr("PE")
-    thresholds, n_thresholds, act_val = _thresholds(model, node, inst, channels, pe, rom_impl(inst, board))
+    thresholds, n_thresholds, act_val = _thresholds(model, node, inst, channels, pe,
+                                                    constants_impl(inst, board, "thresholds"))
     odt = inst.get_output_datatype()
     if odt == DataType["BIPOLAR"] and (n_thresholds, act_val) != (1, 0):
         # FINN outputs 2 * count - 1 for one threshold and ActVal 0, whose bit is the count itself
@@ -382,7 +394,7 @@ def _elementwise(model, node, inst, board):
     # channel cf*PE + pe -> params[pe][cf]: the lanes of a word read their constants in one cycle
     params = params.reshape(1, 1) if params.size == 1 else params.reshape(channels // pe, pe).T.copy()
     return Kernel("elementwise.hpp", "dfk::elementwise_const", f"in, out, {node.name}_params, frames", config,
-                  [ConstArray(f"{node.name}_params", rdt, params, rom_impl(inst, board))])
+                  [ConstArray(f"{node.name}_params", rdt, params, constants_impl(inst, board, "params"))])
 
 
 def _duplicate_streams(model, node, inst, board):

@@ -19,11 +19,11 @@ from qonnx.core.datatype import DataType
 from qonnx.custom_op.registry import getCustomOp
 
 from compiler.codegen import dma_stream_width, streams
-from compiler.codegen.layers import (CodegenError, channel_thresholds, covering_type, integers, mvau_operands,
-                                     window_producer_simd_must_match)
+from compiler.codegen.layers import (CodegenError, channel_thresholds, constants_impl, covering_type, integers,
+                                     mvau_operands, window_producer_simd_must_match)
 from compiler.estimate import fifo_style
 from compiler.estimate.cycles import layer_cycles, window_buffer_words
-from compiler.hwops import base_op
+from compiler.hwops import base_op, dsp_packing, signed_bits
 
 RTL_LIBRARY = Path(__file__).resolve().parents[2] / "rtl"
 TOP = "accel_top"          # the layers and FIFOs, between two AXI streams of the graph's word widths
@@ -108,14 +108,6 @@ class RtlLayer:
     @property
     def module_name(self):
         return module_name(self.name)
-
-
-def signed_bits(lo, hi):
-    """Bits of the narrowest two's-complement type holding [lo, hi]."""
-    bits = 1
-    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
-        bits += 1
-    return bits
 
 
 def pack_words(lanes, bits):
@@ -218,6 +210,7 @@ def _mvau(model, node, inst):
     idt, wdt = inst.get_input_datatype(0), inst.get_input_datatype(1)
     adt, odt = inst.get_accumulator_datatype(), inst.get_output_datatype()
     weights, x_bipolar, w_bipolar = mvau_operands(model, node, inst)
+    packing = dsp_packing(inst)
     in_bits, in_signed = (1, False) if x_bipolar else element(idt)[:2]
     w_bits, w_signed = (1, False) if w_bipolar else element(wdt)[:2]
     if x_bipolar and w_bipolar:
@@ -230,7 +223,8 @@ def _mvau(model, node, inst):
     out_bits = 1 if odt == DataType["BIPOLAR"] else odt.bitwidth()
     layer = RtlLayer(node.name, node.op_type, "mvau", dict(
         MW=mw, MH=mh, PE=pe, SIMD=simd, IN_BITS=in_bits, IN_SIGNED=int(in_signed), IN_BIPOLAR=int(x_bipolar),
-        W_BITS=w_bits, W_SIGNED=int(w_signed), W_BIPOLAR=int(w_bipolar), ACC_BITS=acc_bits),
+        W_BITS=w_bits, W_SIGNED=int(w_signed), W_BIPOLAR=int(w_bipolar), ACC_BITS=acc_bits,
+        DSP_PACK=packing.lanes, PACK_SHIFT=packing.shift, PACKED_BITS=packing.packed_bits),
         _single_stream(model, node, inst), {**_axis("s_axis"), **_axis("m_axis")},
         cycles=layer_cycles(inst))
     layer.wires += [(max(1, (nf * sf - 1).bit_length()), "weight_addr"), (pe * simd * w_bits, "weight_data")]
@@ -506,13 +500,21 @@ _DESCRIBERS = {
 SUPPORTED_OPS = sorted(_DESCRIBERS)
 
 
-def describe(model, node):
-    """The RtlLayer of `node`."""
+# constants_impl's implementations -> rom.sv's MEM_STYLE
+ROM_STYLES = {"bram": "block", "lutram": "distributed"}
+
+
+def describe(model, node, board):
+    """The RtlLayer of `node`, its ROMs where the HLS backend puts them on `board` (constants_impl)."""
     op = base_op(node.op_type)
     if op not in _DESCRIBERS:
         raise CodegenError(f"node '{node.name}' (op type {node.op_type}) has no module in the RTL library; "
                            f"supported: {', '.join(SUPPORTED_OPS)}")
-    return _DESCRIBERS[op](model, node, getCustomOp(node))
+    inst = getCustomOp(node)
+    layer = _DESCRIBERS[op](model, node, inst)
+    for memory in layer.memories:      # weights, thresholds_pe<i>_s<j>, params
+        memory.style = ROM_STYLES[constants_impl(inst, board, memory.name.split("_")[0])]
+    return layer
 
 
 # ---------------------------------------------------------------------------------------------- top
@@ -563,12 +565,12 @@ def write_fifo_units(out_dir, top_links):
                 _env.get_template("fifo_unit.sv.j2").render(name=fifo_unit_name(link), link=link))
 
 
-def generate(model, out_dir, fifo_limits=False):
-    """Write the RTL of a dataflow graph into out_dir; returns (layers, links). With fifo_limits, for
-    FIFO sizing: simulation-only FIFOs whose capacity each run sets (rtl/sim/fifo_limit.sv)."""
+def generate(model, out_dir, board, fifo_limits=False):
+    """Write the RTL of a dataflow graph for `board` into out_dir; returns (layers, links). With
+    fifo_limits, for FIFO sizing: simulation-only FIFOs whose capacity each run sets (rtl/sim/fifo_limit.sv)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    layers = [describe(model, node) for node in model.graph.node]
+    layers = [describe(model, node, board) for node in model.graph.node]
     top_links = links(model)
     by_tensor = {link.tensor: link for link in top_links}
     lib = out_dir / "lib"

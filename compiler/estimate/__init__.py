@@ -2,8 +2,9 @@
 
 Cycles per frame are our kernels' (compiler/estimate/cycles.py, checked against rtlsim), with
 FINN's get_exp_cycles() of FINN's implementations beside them; resources are FINN's analytical
-node_res_estimation(part). The bottleneck is the slowest layer; the latency is FINN's pessimistic
-critical path (the cycles of the slowest input-to-output path, no overlap).
+node_res_estimation(part), DSPs counted as our kernels pack products into them (hwops.dsp_slices).
+The bottleneck is the slowest layer; the latency is FINN's pessimistic critical path (the cycles of
+the slowest input-to-output path, no overlap).
 """
 import math
 
@@ -13,7 +14,7 @@ from finn.util.fpgadataflow import is_fpgadataflow_node, is_hls_node, is_rtl_nod
 
 from compiler.estimate.cycles import layer_cycles
 from compiler.fileio import write_json
-from compiler.hwops import fifo_depth
+from compiler.hwops import dsp_slices, fifo_depth
 
 LAYER_RESOURCES = ("LUT", "BRAM_18K", "URAM", "DSP")
 FIT_RESOURCES = ("LUT", "BRAM36", "URAM", "DSP")   # what FINN estimates, in the board's units
@@ -72,6 +73,8 @@ def layer_estimate(inst, part):
              "finn_cycles": int(inst.get_exp_cycles())}
     # FINN's models return fractions for some ops; a part of a LUT or BRAM is a whole one.
     layer.update({r: math.ceil(resources[r]) for r in LAYER_RESOURCES})
+    if hasattr(inst, "dsp_estimation"):
+        layer["DSP"] = dsp_slices(inst, part)        # our kernels pack several products into one DSP
     layer.update({a: inst.get_nodeattr(a) for a in ("PE", "SIMD") if a in inst.get_nodeattr_types()})
     return layer
 

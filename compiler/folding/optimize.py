@@ -11,9 +11,17 @@ word passed between neighbours. Rows meet at forks and joins (residual adds, con
 is folded again with the converters to its neighbours priced, one row at a time, until none gets
 cheaper; a local optimum (the brute-force one on a residual block, tests/test_optimize.py).
 
-Cycles and resources are FINN's per-node models (get_exp_cycles, node_res_estimation), evaluated on a
-copy of each node with the candidate values set; the legal values come from rules.py. A depthwise
-sliding window and the VVAU/Pool it feeds are folded together (one stage), as FINN requires.
+Cycles and resources are FINN's per-node models (get_exp_cycles, node_res_estimation; DSPs as our
+kernels pack products into them), evaluated on a copy of each node with the candidate values set; the
+legal values come from rules.py. A depthwise sliding window and the VVAU/Pool it feeds are folded
+together (one stage), as FINN requires.
+
+A MAC layer whose resType is unset or "auto" (FINN's defaults, which its estimates count as LUT
+products) may also take its products on DSP slices. The plans are LUT-first, with products in LUTs;
+where that does not fit the budget, DSPs are priced at w LUTs each (a Lagrange multiplier) and w is
+searched for the cheapest plan within both the LUT and the DSP budget: the fewer LUTs a DSP saves, the
+later its layer moves. One multiplier trades one pair of resources; BRAM and URAM stay second in the
+cost, and front() is the LUT-only trade-off.
 """
 import math
 from bisect import bisect_right
@@ -29,12 +37,19 @@ from compiler.estimate import FIT_RESOURCES, LAYER_RESOURCES, layer_estimate
 from compiler.folding.auto import frame_cycles
 from compiler.folding.config import apply
 from compiler.folding.rules import FoldingError, converter_too_wide, coupled, hw_nodes, legal_values, too_wide
-from compiler.hwops import DMA_STREAM_WIDTHS, base_op
+from compiler.hwops import DMA_STREAM_WIDTHS, base_op, multiplies
 
 # At most this many passes of re-folding the rows at forks and joins; a pass that changes nothing ends it.
 MAX_SWEEPS = 8
-# What the optimizer chooses; every other attribute (ram_style, mem_mode, resType, ...) stays as set.
+# What the optimizer chooses; every other attribute (ram_style, mem_mode, ...) stays as set. resType
+# too, unless unset or "auto" on an HLS MAC layer: then "dsp" is a choice, and leaving it (products in
+# LUTs, as FINN's estimate counts them) the other.
 FOLD_ATTRS = ("PE", "SIMD", "parallel_window")
+MAC_OPS = ("MVAU", "VVAU")
+# The search for the price of a DSP in LUTs: between 0 and this, in this many halvings. Layers of the
+# same shape save the same LUTs per DSP and would move all at once; stage i's DSPs cost
+# 1 + i * PRICE_TIE times the price, so that they move one at a time.
+MAX_DSP_PRICE, DSP_PRICE_STEPS, PRICE_TIE = 4096.0, 24, 1e-4
 # The cost: LUT first, then the others (FINN's units) break ties. In FINN's models more PE/SIMD all but
 # never needs fewer BRAMs or DSPs, so the LUT-cheapest plan is the one to check against a BRAM or DSP budget.
 COST = ("LUT", "BRAM_18K", "DSP", "URAM")
@@ -79,14 +94,23 @@ def _usable(inst, attrs):
         and _within_widest_word(inst)
 
 
+def _res_types(node):
+    """The resType values the optimizer may give a node: "dsp" as well where it is not set, or "auto",
+    and the products are multiplications (not bipolar)."""
+    if base_op(node.op_type) in MAC_OPS and node.op_type.endswith("_hls") and multiplies(getCustomOp(node)) and \
+            all(a.name != "resType" or a.s == b"auto" for a in node.attribute):
+        return [{}, {"resType": "dsp"}]
+    return [{}]
+
+
 def _configs(node):
     """(attrs, op) for every legal, supported assignment of the node's folding attributes."""
     axes = [a for a in FOLD_ATTRS if a in getCustomOp(node).get_nodeattr_types()]
     # parallel_window only narrows SIMD, so the candidates are the legal values with it off.
     legal = legal_values(_copy(node, {"parallel_window": 0} if "parallel_window" in axes else {}))
     axes = [a for a in axes if a in legal]
-    for values in product(*(legal[a] for a in axes)):
-        attrs = dict(zip(axes, values))
+    for values, res_type in product(product(*(legal[a] for a in axes)), _res_types(node)):
+        attrs = {**dict(zip(axes, values)), **res_type}
         inst = _copy(node, attrs)
         if _usable(inst, attrs):
             yield attrs, inst
@@ -100,11 +124,18 @@ class Option:
     cycles: int
     resources: dict    # LAYER_RESOURCES -> estimate
     words: tuple       # ((elements, bits) of an input word, (elements, bits) of an output word)
+    price_factor: float = 1.0    # of the price of its DSPs (PRICE_TIE)
 
-    def key(self):
-        """Cheapest first (COST), then the slowest (least parallel) option among equals, which keeps the
-        pipeline balanced."""
-        return (*(self.resources[r] for r in COST), -self.cycles)
+    @property
+    def on_dsp(self):
+        """Whether this option moves a layer's products to DSP slices (resType dsp, the optimizer's choice)."""
+        return any(a.get("resType") == "dsp" for a in self.attrs.values())
+
+    def key(self, dsp_price=0.0):
+        """Cheapest first (COST, a DSP adding `dsp_price` LUTs), then the slowest (least parallel) option
+        among equals, which keeps the pipeline balanced."""
+        return (self.resources["LUT"] + dsp_price * self.price_factor * self.resources["DSP"],
+                *(self.resources[r] for r in COST[1:]), -self.cycles)
 
 
 def _option(insts_attrs, part):
@@ -158,33 +189,40 @@ class Stage:
     options: list
 
     def __post_init__(self):
-        # per pair of words read and written: (cycles ascending, the cheapest option with at most that many)
-        ladders = {}
-        for option in sorted(self.options, key=lambda o: o.cycles):
-            cycles, best = ladders.setdefault(option.words, ([], []))
-            if not best or option.key() < best[-1].key():
-                if cycles and cycles[-1] == option.cycles:
-                    best[-1] = option
-                else:
-                    cycles.append(option.cycles)
-                    best.append(option)
-        self.ladders = list(ladders.values())
+        self._ladders = {}
 
-    def choices(self, budget_cycles):
+    def ladders(self, dsp_price):
+        """Per pair of words read and written: (cycles ascending, the cheapest option with at most that
+        many), DSPs at `dsp_price` LUTs each; with None, products stay in LUTs where the optimizer chooses."""
+        if dsp_price not in self._ladders:
+            ladders = {}
+            options = [o for o in self.options if dsp_price is not None or not o.on_dsp]
+            for option in sorted(options, key=lambda o: o.cycles):
+                cycles, best = ladders.setdefault(option.words, ([], []))
+                if not best or option.key(dsp_price or 0.0) < best[-1].key(dsp_price or 0.0):
+                    if cycles and cycles[-1] == option.cycles:
+                        best[-1] = option
+                    else:
+                        cycles.append(option.cycles)
+                        best.append(option)
+            self._ladders[dsp_price] = list(ladders.values())
+        return self._ladders[dsp_price]
+
+    def choices(self, budget_cycles, dsp_price=None):
         """For each pair of words read and written, the cheapest option with at most `budget_cycles`."""
         found = []
-        for cycles, best in self.ladders:
+        for cycles, best in self.ladders(dsp_price):
             index = bisect_right(cycles, budget_cycles) - 1
             if index >= 0:
                 found.append(best[index])
         return found
 
 
-def _cheapest_row(choices, part, outside=None):
+def _cheapest_row(choices, part, outside=None, dsp_price=None):
     """(options, converter LUTs within the row, summed key) of the cheapest folding of a row of stages,
     given each stage's candidates, or None: dynamic programming over the word passed from one stage to
     the next. outside(k, option): LUTs of the converters between the row's k-th stage and stages of
-    other rows (whose folding is fixed), counted in the key."""
+    other rows (whose folding is fixed), counted in the key; DSPs cost `dsp_price` LUTs."""
     best = {None: ((0,) * (len(COST) + 1), [], 0)}    # output word -> (summed key, options, LUTs)
     for k, candidates in enumerate(choices):
         arrivals = {}    # input word -> the cheapest way to deliver it, converter included
@@ -201,7 +239,7 @@ def _cheapest_row(choices, part, outside=None):
             if option.words[0] not in arrivals:
                 continue
             total, options, luts = arrivals[option.words[0]]
-            total = tuple(a + b for a, b in zip(total, option.key()))
+            total = tuple(a + b for a, b in zip(total, option.key(dsp_price or 0.0)))
             if outside:
                 total = (total[0] + outside(k, option), *total[1:])
             out = option.words[1]
@@ -329,6 +367,8 @@ class FoldingSpace:
                 raise FoldingError(f"{', '.join(names)}: no legal folding that our kernels support "
                                    f"(legal values: {legal_values(getCustomOp(node))}; the accelerator's input "
                                    f"and output words at most {DMA_STREAM_WIDTHS[-1]} bits, the AXI DMA's widest)")
+            for option in options:
+                option.price_factor = 1 + PRICE_TIE * len(self.stages)
             self.stages.append(Stage(names, options))
         self.rows = _rows(model, self.stages)
         self.boundaries = _boundaries(model, self.stages, self.rows)
@@ -371,12 +411,14 @@ class FoldingSpace:
         """The bottleneck of the fastest legal folding: some stage cannot go below it."""
         return max(min(o.cycles for o in stage.options) for stage in self.stages)
 
-    def cheapest(self, budget_cycles):
-        """The cheapest plan with every stage at most `budget_cycles`, or None if one cannot make it."""
-        candidates = [stage.choices(budget_cycles) for stage in self.stages]
+    def cheapest(self, budget_cycles, dsp_price=None):
+        """The cheapest plan with every stage at most `budget_cycles`, or None if one cannot make it.
+        dsp_price: what a DSP costs in LUTs, where the optimizer may move products to DSPs (None: it
+        does not)."""
+        candidates = [stage.choices(budget_cycles, dsp_price) for stage in self.stages]
         chosen, luts = {}, {}    # stage index -> option; row -> converter LUTs within it
         for r, row in enumerate(self.rows):
-            found = _cheapest_row([candidates[i] for i in row], self.part)
+            found = _cheapest_row([candidates[i] for i in row], self.part, dsp_price=dsp_price)
             if found is None:
                 return None
             chosen.update(zip(row, found[0]))
@@ -387,8 +429,8 @@ class FoldingSpace:
             improved = False
             for r in self._joined:
                 row, outside = self.rows[r], self._outside(self.rows[r], chosen)
-                _, _, now = _cheapest_row([[chosen[i]] for i in row], self.part, outside)
-                options, row_luts, total = _cheapest_row([candidates[i] for i in row], self.part, outside)
+                _, _, now = _cheapest_row([[chosen[i]] for i in row], self.part, outside, dsp_price)
+                options, row_luts, total = _cheapest_row([candidates[i] for i in row], self.part, outside, dsp_price)
                 if total < now:
                     chosen.update(zip(row, options))
                     luts[r] = row_luts
@@ -402,11 +444,35 @@ class FoldingSpace:
         floor = self.fastest_cycles
         return sorted({o.cycles for stage in self.stages for o in stage.options if o.cycles >= floor})
 
+    def cheapest_within(self, budget_cycles, budget):
+        """The cheapest plan with every stage at most `budget_cycles` that fits `budget` (board units),
+        or None: products in LUTs if that fits, else moved to DSPs at the lowest price in LUTs that
+        keeps the plan within the DSP budget (module docstring)."""
+        plan = self.cheapest(budget_cycles)
+        if plan is None or not plan.over(budget):
+            return plan
+        if plan.over(budget) != ["LUT"] or not any(o.on_dsp for stage in self.stages for o in stage.options):
+            return None
+        free = self.cheapest(budget_cycles, 0.0)          # DSPs free: the fewest LUTs there are
+        if free.totals["LUT"] > budget["LUT"] or free.totals["DSP"] <= budget["DSP"]:
+            return None if free.over(budget) else free
+        low, high, best = 0.0, MAX_DSP_PRICE, None
+        for _ in range(DSP_PRICE_STEPS):
+            price = (low + high) / 2
+            plan = self.cheapest(budget_cycles, price)
+            if plan.totals["DSP"] > budget["DSP"]:
+                low = price
+            else:
+                high = price
+                if not plan.over(budget):
+                    best = plan
+        return best
+
     def fastest_within(self, budget):
         """The fastest plan that fits `budget` (board units), or None if even the slowest does not."""
         for budget_cycles in self.budgets():
-            plan = self.cheapest(budget_cycles)
-            if plan is not None and not plan.over(budget):
+            plan = self.cheapest_within(budget_cycles, budget)
+            if plan is not None:
                 return plan
         return None
 
@@ -463,7 +529,8 @@ def optimize(model, part, clock_mhz, budget, target_fps=None):
             smallest = space.cheapest(max(space.budgets()))
             raise FoldingError(f"no folding fits the budget: even the smallest needs {_overrun(smallest, budget)}")
     else:
-        plan = space.cheapest(max(frame_cycles(target_fps, clock_mhz), space.fastest_cycles))
+        budget_cycles = max(frame_cycles(target_fps, clock_mhz), space.fastest_cycles)
+        plan = space.cheapest_within(budget_cycles, budget) or space.cheapest(budget_cycles)
         if plan.over(budget):
             fitting = space.fastest_within(budget)
             raise FoldingError(f"target {target_fps:g} fps needs {_overrun(plan, budget)}" + (

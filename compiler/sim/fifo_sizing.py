@@ -60,12 +60,12 @@ def with_depths(model, depths):
 class _LimitModel:
     """The sizing model: FIFOs of room `deep` (tensor -> words) with per-run limits."""
 
-    def __init__(self, model, work_dir, frames, log, counter):
+    def __init__(self, model, work_dir, frames, board, log, counter):
         fifos = [link for link in rtl.links(model) if link.depth]
         self.var = {link.tensor: link.var for link in fifos}
         deep = with_depths(model, {link.tensor: len(frames) * link.words + MIN_FIFO_DEPTH for link in fifos})
         shutil.rmtree(work_dir / "rtl", ignore_errors=True)
-        rtl.generate(deep, work_dir / "rtl", fifo_limits=True)
+        rtl.generate(deep, work_dir / "rtl", board, fifo_limits=True)
         self.sim = RtlSim(deep, work_dir / "rtl", work_dir / "rtlsim", log=log).build()
         self.frames, self.counter = frames, counter
         self.runs = 0
@@ -85,12 +85,12 @@ class _LimitModel:
         return not isinstance(stats, Deadlock) and interval_of(stats) <= interval
 
 
-def size_fifos(model, work_dir, frames, log=print):
-    """Depths for every FIFO of `model` (a dataflow graph) from simulations of `frames` (integer
-    input frames in stream order, at least three); returns a SizingResult."""
+def size_fifos(model, work_dir, frames, board, log=print):
+    """Depths for every FIFO of `model` (a dataflow graph, its RTL generated for `board`) from
+    simulations of `frames` (integer input frames in stream order, at least three); returns a SizingResult."""
     work_dir = Path(work_dir)
     with progress.bar(None, "simulations") as counter:
-        sizing = _LimitModel(model, work_dir / "limits", frames, log, counter)
+        sizing = _LimitModel(model, work_dir / "limits", frames, board, log, counter)
         stats = sizing.run()
         if isinstance(stats, Deadlock):
             raise FifoSizingError(f"the graph deadlocks even with FIFOs of whole frames: {stats}")
@@ -112,16 +112,16 @@ def size_fifos(model, work_dir, frames, log=print):
     deeper = ", ".join(f"{tensor} {depth}" for tensor, depth in depths.items() if depth > MIN_FIFO_DEPTH)
     log(f"fifo sizing: {interval:g} cycles per frame; from {sizing.runs} simulations, FIFOs of {MIN_FIFO_DEPTH} words"
         + (f" except {deeper}" if deeper else ""))
-    return _confirm(model, work_dir / "sized", frames, result, log)
+    return _confirm(model, work_dir / "sized", frames, board, result, log)
 
 
-def _confirm(model, work_dir, frames, result, log):
+def _confirm(model, work_dir, frames, board, result, log):
     """Run the real RTL with the chosen depths; double the FIFOs found full until it reaches the interval."""
     fifos = {link.tensor for link in rtl.links(model) if link.depth}
     for round_ in range(1, MAX_ROUNDS + 1):
         shutil.rmtree(work_dir / "rtl", ignore_errors=True)
         sized = with_depths(model, result.depths)
-        rtl.generate(sized, work_dir / "rtl")
+        rtl.generate(sized, work_dir / "rtl", board)
         sim = RtlSim(sized, work_dir / "rtl", work_dir / "rtlsim", log=log).build()
         try:
             stats = sim.run(frames)[1]

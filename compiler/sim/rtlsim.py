@@ -19,9 +19,11 @@ from pathlib import Path
 
 import jinja2
 import numpy as np
+from qonnx.custom_op.registry import getCustomOp
 
 from compiler.codegen import FRAMES_OFFSET, dma_stream_width
 from compiler.codegen.rtl import SIM_TOP, element, links, probes, stream_inputs
+from compiler.estimate.cycles import layer_cycles
 from compiler.fileio import user_cache_dir
 from models.errors import UserError
 
@@ -107,9 +109,7 @@ class RtlSim:
                     output_words=elements[graph_out] * out_bits // last_out.width, idle_limit=self.idle_limit)
 
     def _longest_layer_cycles(self):
-        from compiler.codegen.rtl import describe
-
-        return max(describe(self.model, node).cycles for node in self.model.graph.node)
+        return max(layer_cycles(getCustomOp(node)) for node in self.model.graph.node)
 
     def build(self):
         """Write the harness and compile it with the model (or take the cached binary)."""

@@ -3,7 +3,7 @@
     python compiler/synth/yosys.py <stat.json> <top> <family> [synth_xilinx options] -- <sources...>
 
 reads the SystemVerilog sources with read_slang (from the current folder, where the layer's memory
-files are), synthesizes `top` out of context for the Xilinx `family` and writes `stat -json`.
+files are; YOSYS defined, as Yosys' own frontend does), synthesizes `top` out of context for the Xilinx `family` and writes `stat -json`.
 """
 import sys
 
@@ -14,7 +14,7 @@ def main(argv):
     split = argv.index("--")
     (stat, top, family, *options), sources = argv[:split], argv[split + 1:]
     design = ys.Design()
-    ys.run_pass(f"read_slang --allow-use-before-declare -D SYNTHESIS --top {top} {' '.join(sources)}", design)
+    ys.run_pass(f"read_slang --allow-use-before-declare -D SYNTHESIS -D YOSYS --top {top} {' '.join(sources)}", design)
     ys.run_pass(f"synth_xilinx -family {family} -noiopad -noclkbuf {' '.join(options)}", design)
     ys.run_pass(f"tee -q -o {stat} stat -json", design)
 
