@@ -1,7 +1,7 @@
 # Brevitas model -> streaming dataflow accelerator. Every target sets up .venv itself.
 #   make build [MODEL=vgg10] [BOARD=pynq-z2] [FOLDING=f.json | TARGET_FPS=N|max] [MAX_RESOURCES=LUT=50000,...]
 #              [DATA=x.hdf5] [CKPT=x.pt] [INPUT_SHAPE=2,1024] [FRAMES=16] [CLOCK_MHZ=...] [OUT=build/dir]
-#              [FIFO_SIZING=1|0] [RTLSIM_FRAMES=5] [SYNTH_FRAMES=2] [SYNTH=auto|1|0]
+#              [FIFO_SIZING=1|0] [RTLSIM_FRAMES=5] [SYNTH_FRAMES=2] [SYNTH=auto|1|0] [COST_MODEL=finn|ours]
 #              [CONFIG=build.json|.yaml: options as in a build's build_config.json; variables given win]
 #   make rtlsim [MODEL=... BOARD=... | OUT=build/dir] [FRAMES=N] [DATA=x.hdf5]: the built RTL in Verilator again
 #   make train [MODEL=vgg10] [DATA=x.hdf5] [OUT=out.pt] [RECIPE=seed|quick]
@@ -19,6 +19,8 @@
 #   make verify-dataset OUT=build/dir [DATA=x.hdf5] [SIM=cppsim|rtlsim] [SHARDS=N] [WORKERS=N] [FRAMES=N]: the
 #              build's simulator over the whole test split, sharded on Ray -> OUT/dataset/.../result.json
 #              (RAY_ADDRESS=host:port: on that Ray cluster instead of a local one)
+#   make calibrate: Yosys syntheses of a sweep of lone MVAU/VVAU/Thresholding layers -> the cost model's
+#              coefficients and held-out errors (compiler/estimate/calibration.json)
 #   make test | bench | boards
 #   V=1 (build, bitstream, train, prune, eval, cost): an internal error (a bug) prints its traceback too, and
 #              build shows the libraries' output (else only in build.log)
@@ -38,7 +40,7 @@ FRAMES ?= 16
 # `--option="$(VAR)"` if VAR was given (command line or environment), not the default above
 given = $(if $(filter file,$(origin $(1))),,$(2)="$($(1))")
 
-.PHONY: venv build rtlsim bitstream test train finetune prune eval cost import sweep verify-dataset bench boards clean
+.PHONY: venv build rtlsim bitstream calibrate test train finetune prune eval cost import sweep verify-dataset bench boards clean
 
 venv: $(STAMP)
 
@@ -58,7 +60,7 @@ build: $(STAMP)
 	$(DFA) build --config="$(CONFIG)" $(call given,MODEL,--model) $(call given,BOARD,--board) $(call given,FRAMES,--frames) \
 	  --folding="$(FOLDING)" --target-fps="$(TARGET_FPS)" --max-resources="$(MAX_RESOURCES)" \
 	  --data="$(DATA)" --ckpt="$(CKPT)" --input-shape="$(INPUT_SHAPE)" --clock-mhz="$(CLOCK_MHZ)" --out="$(OUT)" \
-	  --fifo-sizing="$(FIFO_SIZING)" --rtlsim-frames="$(RTLSIM_FRAMES)" --synth-frames="$(SYNTH_FRAMES)" --synth="$(SYNTH)" $(if $(V),-v)
+	  --cost-model="$(COST_MODEL)" --fifo-sizing="$(FIFO_SIZING)" --rtlsim-frames="$(RTLSIM_FRAMES)" --synth-frames="$(SYNTH_FRAMES)" --synth="$(SYNTH)" $(if $(V),-v)
 
 # The built RTL in Verilator again, on more frames (FRAMES=) or on a dataset (DATA=): exact against cppsim.
 rtlsim: $(STAMP)
@@ -117,6 +119,9 @@ verify-dataset: $(STAMP)
 
 import: $(STAMP)
 	$(DFA) import --model "$(MODEL)" "$(CKPT)" --out "$(OUT)" $(if $(V),-v)
+
+calibrate: $(STAMP)
+	$(PY) -m compiler.estimate.calibrate
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -1,30 +1,35 @@
-"""make bench, dsp: what spending the DSP slices buys (`python -m bench --parts dsp`).
+"""make bench, dsp: what spending the DSP slices buys, and whether the optimizer's "fits" holds by Yosys
+(`python -m bench --parts dsp`).
 
 VGG10 (w8a8) on Pynq-Z2 at the default budget (80 % of every resource), folded for its fastest
-frame rate twice: with the products in LUTs only (a DSP budget of 0, as before the optimizer chose
-resType) and with DSPs to spend (products packed two per DSP48E1). Both are estimates (our cycle
-model, FINN's LUT/BRAM models, our DSP count). Then the DSP folding is built in full with SYNTH=1:
-verified (cppsim, the synthesizable loops, rtlsim), rtlsim's measured cycles per frame (Verilator),
-and Yosys' counts of every layer against the board and against the estimate: Yosys' synth_xilinx,
-not Vivado.
+frame rate with each cost model (ours, fitted to Yosys; FINN's), twice each: with the products in
+LUTs only (a DSP budget of 0, as before the optimizer chose resType) and with DSPs to spend (products
+packed two per DSP48E1). Those are estimates (our cycle model; the cost model's LUT/BRAM; our DSP
+count); with ours no folding may fit. Then the default build (FINN's cost model, with DSPs) is built in
+full with SYNTH=1: verified (cppsim, the synthesizable loops, rtlsim), rtlsim's measured cycles per
+frame (Verilator), and Yosys' counts of every layer against the board and against both models'
+estimates: Yosys' synth_xilinx, not Vivado.
 """
 import json
 import time
 
 import boards
 from compiler import frontend
-from compiler.estimate import estimate
+from compiler.estimate import COST_MODELS, estimate
 from compiler.flow import BuildConfig, run_build
-from compiler.folding import optimize, resource_budget
+from compiler.folding import FoldingError, optimize, resource_budget
 
 from bench.folding import specialized_graph
 
 MODEL, BOARD = "vgg10", "pynq-z2"
 
 
-def _estimated(model, board, budget):
-    folded, summary = optimize(model, board.part, board.clock_mhz, budget)
-    est = estimate(frontend.minimize_bit_widths(folded, board.part), board)
+def _estimated(model, board, budget, cost_model):
+    try:
+        folded, summary = optimize(model, board.part, board.clock_mhz, budget, cost_model=cost_model)
+    except FoldingError as error:
+        return {"error": str(error)}
+    est = estimate(frontend.minimize_bit_widths(folded, board.part), board, cost_model=cost_model)
     return {"fps": round(est["estimated_fps"], 1), "cycles": est["max_cycles"],
             **{r: est["totals"][r] for r in ("LUT", "BRAM36", "DSP")}, "fits_board": est["fits_board"],
             "dsp_layers": [layer["name"] for layer in est["layers"] if layer["DSP"]]}
@@ -35,8 +40,9 @@ def run(build_root, log=print):
     model = specialized_graph(MODEL, BOARD, build_root)
     budget = resource_budget(board)
     result = {"model": MODEL, "board": board.name, "budget": budget,
-              "luts_only": _estimated(model, board, {**budget, "DSP": 0}),
-              "with_dsps": _estimated(model, board, budget)}
+              **{f"{products}_{cost_model}": _estimated(model, board, {**budget, "DSP": 0} if products == "luts_only"
+                                                        else budget, cost_model)
+                 for cost_model in COST_MODELS for products in ("luts_only", "with_dsps")}}
     out = build_root / f"{MODEL}-{BOARD}-dsp"
     start = time.time()
     run_build(BuildConfig(model=MODEL, board=BOARD, out_dir=out, target_fps="max", synth="1"))
@@ -58,14 +64,19 @@ def run(build_root, log=print):
 
 def table(result):
     lines = [f"{result['model']} on {result['board']}, fastest folding within {result['budget']} (estimates)", "",
-             "| products | fps | cycles | LUT | BRAM36 | DSP |", "|---|---|---|---|---|---|"]
-    for key, label in (("luts_only", "in LUTs"), ("with_dsps", "LUTs and DSPs")):
-        row = result[key]
-        lines.append(f"| {label} | {row['fps']:,.0f} | {row['cycles']} | {row['LUT']:,} | {row['BRAM36']} | {row['DSP']} |")
+             "| cost model | products | fps | cycles | LUT | BRAM36 | DSP |", "|---|---|---|---|---|---|---|"]
+    for cost_model in COST_MODELS:
+        for products, label in (("luts_only", "in LUTs"), ("with_dsps", "LUTs and DSPs")):
+            row = result[f"{products}_{cost_model}"]
+            if "error" in row:
+                lines.append(f"| {cost_model} | {label} | {row['error']} | | | | |")
+                continue
+            lines.append(f"| {cost_model} | {label} | {row['fps']:,.0f} | {row['cycles']} | {row['LUT']:,} | "
+                         f"{row['BRAM36']} | {row['DSP']} |")
     built = result.get("built")
     if built:
         yosys = built["yosys"]["totals"]
-        lines += ["", f"built with DSPs in {result['build_seconds']} s: verified {built['verified']}; rtlsim "
+        lines += ["", f"built (FINN's cost model, with DSPs) in {result['build_seconds']} s: verified {built['verified']}; rtlsim "
                       f"{built['rtlsim'].get('interval_cycles', '?')} cycles per frame (Verilator); "
                       f"{built['yosys']['tool']}: {yosys['LUT']:,} LUT, {yosys['FF']:,} FF, {yosys['DSP']} DSP, "
                       f"{yosys['BRAM18'] + 2 * yosys['BRAM36']} BRAM18; fits the board by Yosys: "

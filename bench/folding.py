@@ -68,7 +68,7 @@ def balance_bound(model, space, cycles):
 
 def score(model, board, clock_mhz, target_fps=None):
     """FINN's estimates of a folded graph as the build generates it, and whether our kernels implement it."""
-    est = estimate(frontend.minimize_bit_widths(model, board.part), board, clock_mhz)
+    est = estimate(frontend.minimize_bit_widths(model, board.part), board, clock_mhz, cost_model="finn")
     return {"fps": round(est["estimated_fps"], 1), "met": target_fps is None or est["estimated_fps"] >= target_fps,
             "LUT": est["totals"]["LUT"], "BRAM36": est["totals"]["BRAM36"], "DSP": est["totals"]["DSP"],
             "balance": round(est["balance"], 3), "fits_board": est["fits_board"], "cycles": est["max_cycles"],
@@ -80,7 +80,7 @@ def bench_case(name, board_name, clock_mhz, build_root, log=print):
     clock_mhz = clock_mhz or board.clock_mhz
     model = specialized_graph(name, board_name, build_root)
     start = time.time()
-    space = folding.FoldingSpace(model, board.part)
+    space = folding.FoldingSpace(model, board.part, cost_model="finn")
     space_seconds = time.time() - start
     fastest = clock_mhz * 1e6 / space.fastest_cycles
     rows = []

@@ -14,7 +14,7 @@ def _build(args):
     given = dict(model=args.model, board=args.board, out_dir=args.out, folding=args.folding,
                  target_fps=args.target_fps, data=args.data, ckpt=args.ckpt, input_shape=args.input_shape,
                  frames=args.frames, clock_mhz=args.clock_mhz, folding_strategy=args.folding_strategy,
-                 max_resources=args.max_resources,
+                 max_resources=args.max_resources, cost_model=args.cost_model,
                  fifo_sizing=None if args.fifo_sizing is None else _switch(args.fifo_sizing, "FIFO_SIZING"),
                  rtlsim_frames=args.rtlsim_frames, synth_frames=args.synth_frames, synth=args.synth)
     options = read_config_file(args.config) if args.config else {}      # the command line's values win
@@ -85,6 +85,9 @@ def main(argv=None):
                             "board's)")
     build.add_argument("--folding-strategy", type=_empty_to_none,
                        help="automatic folding: optimize (least resources; default) or setfolding (FINN's SetFolding)")
+    build.add_argument("--cost-model", type=_empty_to_none,
+                       help="resources of the estimates and the optimizer: finn (FINN's model of FINN's kernels; "
+                            "default) or ours (our kernels, fitted to Yosys)")
     build.add_argument("--data", type=_empty_to_none, help="RadioML 2018.01A HDF5 (default: synthetic data)")
     build.add_argument("--ckpt", type=_empty_to_none, help="trained weights (default: train briefly first)")
     build.add_argument("--input-shape", type=_empty_to_none, help="one frame's shape for ONNX/Python models, e.g. 2,1024")

@@ -27,7 +27,7 @@ import boards
 from compiler import codegen, folding, frontend, verify
 from compiler.buildfolder import BuildFolder, Terminated, graph_path, sigterm_interrupts, timestamp
 from compiler.console import Console
-from compiler.estimate import estimate, write_report
+from compiler.estimate import COST_MODELS, DEFAULT_COST_MODEL, estimate, write_report
 from compiler.estimate.report import write_summary
 from compiler.fileio import replace_dir, save_model, scratch_dir, write_json
 from compiler.hwops import MIN_FIFO_DEPTH
@@ -68,6 +68,7 @@ class BuildConfig:
     clock_mhz: float | str | None = None   # default: the board's
     folding_strategy: str = "optimize"   # automatic folding: one of FOLDING_STRATEGIES
     max_resources: str | None = None     # automatic folding's budget, e.g. "LUT=50000,BRAM36=100" or "70%"
+    cost_model: str = DEFAULT_COST_MODEL  # resources by FINN's model or ours of our kernels: COST_MODELS
     fifo_sizing: bool = True             # size the FIFOs by rtlsim (else keep the folding's depths)
     rtlsim_frames: int | str = DEFAULT_RTLSIM_FRAMES   # frames of the rtlsim performance run
     synth_frames: int | str = DEFAULT_SYNTH_FRAMES     # verification frames of cppsim_synth (at most FRAMES)
@@ -103,6 +104,10 @@ class BuildConfig:
             raise BuildError(f"unknown folding strategy '{self.folding_strategy}'; the strategies are: "
                              f"{', '.join(FOLDING_STRATEGIES)}")
         _check_budget(board, self.max_resources)
+        self.cost_model = DEFAULT_COST_MODEL if self.cost_model in (None, "") else str(self.cost_model)
+        if self.cost_model not in COST_MODELS:
+            raise BuildError(f"COST_MODEL={self.cost_model}: expected finn (FINN's model of FINN's kernels; the "
+                             "default) or ours (our kernels' resources, fitted to Yosys)")
         if self.out_dir is None:
             self.out_dir = Path("build") / f"{Path(self.model.split(':')[0]).stem}-{boards.canonical(self.board)}"
         self.out_dir = Path(self.out_dir)
@@ -284,13 +289,13 @@ def _folding_source(build):
     if config.target_fps or config.max_resources:
         # a budget alone asks for the fastest folding within it
         return ("target_fps", config.target_fps or "max", config.clock_mhz, config.folding_strategy,
-                config.max_resources)
+                config.max_resources, config.cost_model)
     if existing.exists():
         previous = build.notes.get("folding", {})
         if previous.get("applied") == build.file_hash(existing):
             return previous["source"]     # the folding.json this build wrote itself: same folding
         return ("file", str(existing), build.file_hash(existing))
-    return ("target_fps", "max", config.clock_mhz, config.folding_strategy, config.max_resources)
+    return ("target_fps", "max", config.clock_mhz, config.folding_strategy, config.max_resources, config.cost_model)
 
 
 def _step_folding(build):
@@ -300,8 +305,8 @@ def _step_folding(build):
         build.log.info(f"applying folding from {args[0]}")
         model = folding.apply(model, folding.load(args[0]), source=args[0])
     else:
-        # (sources recorded before folding strategies existed name neither strategy nor budget)
-        fps, clock_mhz, strategy, limits = (*args, "optimize", None)[:4]
+        # (sources recorded before folding strategies and cost models existed name neither)
+        fps, clock_mhz, strategy, limits, cost_model = (*args, *("optimize", None, "finn")[len(args) - 2:])
         if fps == "max":
             build.log.info("folding for the fastest throughput within the resource budget"
                            + ("" if build.config.target_fps else " (no FOLDING or TARGET_FPS given)"))
@@ -314,7 +319,7 @@ def _step_folding(build):
             budget = folding.resource_budget(build.config.board_info, limits)
             try:
                 model, chosen = folding.optimize(model, build.config.board_info.part, clock_mhz, budget,
-                                                 None if fps == "max" else fps)
+                                                 None if fps == "max" else fps, cost_model)
             except folding.FoldingError as error:
                 if limits:
                     raise
@@ -325,7 +330,8 @@ def _step_folding(build):
                                f"{chosen['fastest_fps']:.0f} fps")
             build.log.info(f"folding optimizer: {chosen['fps']:.0f} fps ({chosen['cycles']} cycles per frame) with "
                            f"{chosen['LUT']} LUT, {chosen['BRAM36']} BRAM36, {chosen['DSP']} DSP, "
-                           f"{chosen['URAM']} URAM")
+                           f"{chosen['URAM']} URAM (resources by {'our' if cost_model == 'ours' else 'FINN'}'s cost "
+                           "model)")
     config = folding.extract(model)
     folding.save(config, build.dir / "folding.json")
     build.notes["folding"] = {"source": [kind, *args], "applied": build.file_hash(build.dir / "folding.json")}
@@ -334,11 +340,12 @@ def _step_folding(build):
 
 def _step_estimate(build):
     board, clock_mhz = build.config.board_info, build.config.clock_mhz
-    report = estimate(build.graph("fifo_sizing"), board, clock_mhz)
+    cost_model = build.config.cost_model
+    report = estimate(build.graph("fifo_sizing"), board, clock_mhz, cost_model)
     # the trade-off this graph offers, to see the applied folding against
     try:
         front = [plan.point(clock_mhz) for plan in
-                 folding.FoldingSpace(build.graph("specialize_layers"), board.part).front()]
+                 folding.FoldingSpace(build.graph("specialize_layers"), board.part, cost_model).front()]
     except folding.FoldingError as error:     # a folding given by hand needs no optimizer
         build.log.info(f"report without a throughput/LUT front: {error}")
         front = []
@@ -560,7 +567,8 @@ STEPS = [
                                             lambda b, m: frontend.minimize_bit_widths(m, b.config.board_info.part))),
     Step("fifo_sizing", _step_fifo_sizing, lambda b: (b.config.fifo_sizing, _sources_hash("rtl")),
          ("steps/fifo_sizing.json",)),
-    Step("estimate", _step_estimate, lambda b: (b.config.board, b.config.clock_mhz, b.config.max_resources),
+    Step("estimate", _step_estimate, lambda b: (b.config.board, b.config.clock_mhz, b.config.max_resources,
+                                                b.config.cost_model),
          ("report/estimates.json", "report/pareto.json")),
     Step("hls_codegen", _step_hls_codegen, lambda b: (b.config.board, b.config.clock_mhz), ("hls",)),
     Step("cppsim", _step_cppsim, outputs=("cppsim", "cppsim_synth")),

@@ -16,13 +16,55 @@ def base_op(op_type):
     return op_type
 
 
+# A multiplier whose product (the signed operands' widths added) is narrower than this is not worth a
+# DSP slice: Yosys' synth_xilinx keeps it in LUTs (its DSP_Y_MINWIDTH), and so do our kernels and counts.
+MIN_DSP_PRODUCT_BITS = 9
+
+
 def multiplies_on_dsp(inst, part):
     """Whether a layer's products go to DSP slices: where FINN's estimate counts DSPs (resType dsp, and
-    FINN's RTL MVAU/VVAU) and they are multiplications (multiplies); else LUTs. The HLS kernels, the
-    synthesis of the RTL and our DSP count (dsp_slices) all follow it."""
+    FINN's RTL MVAU/VVAU), they are multiplications (multiplies) and a DSP's multiplier is at least
+    MIN_DSP_PRODUCT_BITS wide (the packed weights count, dsp_packing); else LUTs. The HLS kernels, the
+    synthesis of the RTL, our DSP count (dsp_slices) and our cost model all follow it."""
     if not hasattr(inst, "dsp_estimation") or inst.dsp_estimation(part) == 0:
         return False
-    return base_op(inst.onnx_node.op_type) not in ("MVAU", "VVAU") or multiplies(inst)
+    if base_op(inst.onnx_node.op_type) not in ("MVAU", "VVAU"):
+        return True
+    if not multiplies(inst):
+        return False
+    x_type, w_type = inst.get_input_datatype(0), inst.get_input_datatype(1)
+    packing = dsp_packing(inst)
+    w_bits = packing.packed_bits if packing.lanes > 1 else signed_bits(w_type.min(), w_type.max())
+    return signed_bits(x_type.min(), x_type.max()) + w_bits >= MIN_DSP_PRODUCT_BITS
+
+
+# Vitis HLS BIND_STORAGE implementations (and rom.sv's styles) of FINN's ram_style values.
+RAM_IMPL = {"block": "bram", "distributed": "lutram", "ultra": "uram"}
+
+
+def memory_impl(inst, part, style_attr="ram_style", estimated=True):
+    """The implementation of a layer's memory (bram, lutram, uram): its ram_style, or for `auto` where
+    FINN's estimate of the node puts it on `part` (estimated: the node's BRAM/URAM estimate covers this
+    memory; else LUTRAM)."""
+    style = inst.get_nodeattr(style_attr) if style_attr in inst.get_nodeattr_types() else "auto"
+    if style != "auto":
+        return RAM_IMPL[style]
+    if estimated and inst.uram_estimation(part) > 0:
+        return "uram"
+    if estimated and inst.bram_estimation(part) > 0:
+        return "bram"
+    return "lutram"
+
+
+def constants_impl(inst, part, kind):
+    """Where a layer's constants of `kind` (weights, thresholds, params) live, in both backends and in
+    our cost model."""
+    op = base_op(inst.onnx_node.op_type)
+    if kind == "thresholds" and op == "MVAU":      # FINN's MVAU estimate counts the weights' memory only
+        return memory_impl(inst, part, "ram_style_thresholds", estimated=False)
+    if kind == "thresholds" and op == "VVAU":      # FINN's VVAU estimate counts no threshold memory
+        return "lutram"
+    return memory_impl(inst, part)
 
 
 # The multiplier ports of a DSP48E1, signed: 25 x 18 bits (a DSP48E2's 27 x 18 holds whatever these do).

@@ -57,7 +57,8 @@ def test_mvau_cycles_are_mh_over_pe_times_mw_over_simd_times_vectors():
         ("conv", 64 // 8 * 36 // 6 * 16), ("fc1", 32 // 2 * 64 // 1 * 16), ("fc2", 10 // 5 * 32 // 8)]
     first = est["layers"][0]
     assert first["op_type"] == "MVAU_hls" and first["PE"] == 8 and first["SIMD"] == 6
-    assert set(first) == {"name", "op_type", "cycles", "finn_cycles", "LUT", "BRAM_18K", "URAM", "DSP", "PE", "SIMD"}
+    assert set(first) == {"name", "op_type", "cycles", "finn_cycles", "LUT", "BRAM_18K", "URAM", "DSP", "PE", "SIMD",
+                          "finn_LUT", "finn_BRAM_18K", "ours_LUT", "ours_FF", "ours_BRAM_18K"}
 
 
 def test_throughput_and_latency_arithmetic():

@@ -6,7 +6,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from compiler import folding
 from compiler.folding import FoldingError, legal_values
-from hwgraphs import chain, inst, mvau, tiny_cnn
+from compiler.hwgraphs import chain, inst, mvau, tiny_cnn
 
 CLOCK_MHZ = 100
 

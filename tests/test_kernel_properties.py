@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from hwgraphs import chain, depthwise_conv, layer, mvau
-from test_kernels import check, random_values, sorted_thresholds
+from compiler.hwgraphs import chain, depthwise_conv, layer, mvau, random_values, sorted_thresholds
+from test_kernels import check
 from test_rtl import check_rtl
 
 # Every example compiles a cppsim binary or a Verilated model (2-4 s): a few examples, no deadline.

@@ -19,7 +19,8 @@ from compiler.hwops import dsp_packing
 from compiler.sim import CppSim
 from compiler.sim.cppsim import ap_types_include_dir
 from compiler.verify import generic_ops, run_graph, to_stream_order
-from hwgraphs import chain, depthwise_conv, layer, mvau, swg, tiny_cnn
+from compiler.hwgraphs import (chain, depthwise_conv, layer, mvau, random_values, sorted_thresholds, swg,
+                               tiny_cnn)
 
 BOARD = boards.get("pynq-z2")
 FRAMES = 3
@@ -30,13 +31,6 @@ def synth(request):
     """Every kernel is checked twice: with the fast C-simulation shortcuts and with the
     synthesizable code itself (DFK_SYNTH_CSIM)."""
     return request.param
-
-
-def random_values(rng, dtype, shape):
-    if dtype == "BIPOLAR":
-        return (2 * rng.integers(0, 2, size=shape) - 1).astype(np.float32)
-    dtype = DataType[dtype]
-    return rng.integers(dtype.min(), dtype.max() + 1, size=shape).astype(np.float32)
 
 
 def check(model, tmp_path, input_dtype, seed=0, synth=False, extremes=()):
@@ -68,10 +62,6 @@ def call_flush(node):
     """Cycles a kernel takes once per call beyond its frames: a label select writes the last vector's
     K indices after the call's last vector."""
     return getCustomOp(node).get_nodeattr("K") if node.op_type.startswith("LabelSelect") else 0
-
-
-def sorted_thresholds(rng, channels, steps, low, high):
-    return np.sort(rng.integers(low, high, size=(channels, steps)), axis=1).astype(np.float32)
 
 
 @pytest.mark.parametrize("mw,mh,simd,pe,idt,wdt,vecs", [

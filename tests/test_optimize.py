@@ -14,7 +14,7 @@ from compiler.estimate import estimate
 from compiler.estimate.cycles import layer_cycles
 from compiler.folding import FoldingError, FoldingSpace, optimize, resource_budget
 from compiler.folding.optimize import FOLD_ATTRS, converter_luts, kernel_supports
-from hwgraphs import chain, layer, mvau, residual_block, swg, tiny_cnn
+from compiler.hwgraphs import chain, layer, mvau, residual_block, swg, tiny_cnn
 from models import registry
 
 BOARD = boards.get("pynq-z2")
@@ -439,3 +439,14 @@ def test_registry_models_fastest_folding_fits(registry_graph):
     assert first.get_instream_width(0) <= 1024 and last.get_outstream_width(0) <= 1024, name
     with pytest.raises(FoldingError, match="no folding fits the budget: even the smallest needs"):
         optimize(model, board.part, board.clock_mhz, {**budget, "LUT": 1})
+
+
+@pytest.mark.parametrize("lut_budget", [1500, 3000])
+def test_our_cost_model_folds_to_the_brute_force_fastest_within_a_lut_budget(lut_budget):
+    """With our cost model (COST_MODEL=ours) as with FINN's: the fewest cycles of any folding whose LUTs fit."""
+    points = brute_force_points(FoldingSpace(conv_chain(), PART, "ours"))
+    fastest = min(cycles for cycles, lut, _ in points if lut <= lut_budget)
+    folded, chosen = optimize(conv_chain(), PART, CLOCK_MHZ, {**BUDGET, "LUT": lut_budget, "DSP": 0}, cost_model="ours")
+    assert chosen["cycles"] == fastest == max(cycles_of(folded).values())
+    assert chosen["LUT"] == layer_totals(estimate(with_converters(folded, PART), BOARD, CLOCK_MHZ, "ours"))["LUT"] \
+        <= lut_budget

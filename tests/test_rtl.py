@@ -14,18 +14,11 @@ from compiler.codegen import rtl
 from compiler.hwops import dsp_packing
 from compiler.sim.fifo_sizing import size_fifos, with_depths
 from compiler.sim.rtlsim import Deadlock, RtlSim
-from hwgraphs import chain, mvau
+from compiler.hwgraphs import chain, mvau, random_values, sorted_thresholds
 
 pytestmark = pytest.mark.rtl
 FRAMES = 4
 BOARD = boards.get("pynq-z2")
-
-
-def random_values(rng, dtype, shape):
-    if dtype == "BIPOLAR":
-        return (2 * rng.integers(0, 2, size=shape) - 1).astype(np.float32)
-    dtype = DataType[dtype]
-    return rng.integers(dtype.min(), dtype.max() + 1, size=shape).astype(np.float32)
 
 
 def check_rtl(model, tmp_path, input_dtype, seed=0, frames=FRAMES, input_order=None, deep_fifos=True, extremes=()):
@@ -60,10 +53,6 @@ def check_rtl(model, tmp_path, input_dtype, seed=0, frames=FRAMES, input_order=N
     done = stats["frame_done"]
     assert done[-1] - done[-2] == max(layer.cycles for layer in layers)
     return stats
-
-
-def sorted_thresholds(rng, channels, steps, low, high):
-    return np.sort(rng.integers(low, high, size=(channels, steps)), axis=1).astype(np.float32)
 
 
 @pytest.mark.parametrize("mw,mh,simd,pe,idt,wdt,vecs", [
@@ -162,7 +151,7 @@ def test_mvau_bipolar(tmp_path, idt, wdt, xnor, activation, simd, pe):
     (4, 2, "INT12", "BIPOLAR", 1, 0),
 ])
 def test_thresholding(tmp_path, channels, pe, idt, odt, steps, act_val):
-    from hwgraphs import layer
+    from compiler.hwgraphs import layer
 
     rng = np.random.default_rng(5)
     lo, hi = DataType[idt].min(), DataType[idt].max()
@@ -186,7 +175,7 @@ def test_thresholding(tmp_path, channels, pe, idt, odt, steps, act_val):
     ([7, 7], [2, 2], [2, 2], [1, 1], 6, 3, 1, 1),     # 2D depthwise parallel, stride 2
 ])
 def test_sliding_window(tmp_path, ifm, k, stride, dilation, channels, simd, depthwise, parallel):
-    from hwgraphs import layer
+    from compiler.hwgraphs import layer
 
     out = [(i - d * (kk - 1) - 1) // s + 1 for i, kk, s, d in zip(ifm, k, stride, dilation)]
     model = chain(layer("ConvolutionInputGenerator_rtl", "swg", IFMDim=ifm, OFMDim=out, ConvKernelDim=k,
@@ -197,7 +186,7 @@ def test_sliding_window(tmp_path, ifm, k, stride, dilation, channels, simd, dept
 
 def test_conv_chain_with_fifos_between_layers(tmp_path):
     """Window -> MVAU -> Thresholding: three layers stitched with FIFOs of 2 words, at full rate."""
-    from hwgraphs import layer, swg
+    from compiler.hwgraphs import layer, swg
 
     rng = np.random.default_rng(6)
     model = chain(swg("conv_swg", 18, 3, 2),
@@ -233,14 +222,14 @@ def window_order(kernel, channels, pe):
     ([4, 1], [3, 1], 4, 1, 1, "INT4", "INT3", "BIPOLAR"),    # sign activation
 ])
 def test_vvau(tmp_path, dim, k, channels, pe, simd, idt, wdt, odt):
-    from hwgraphs import vvau
+    from compiler.hwgraphs import vvau
 
     check_rtl(chain(vvau("dw", np.random.default_rng(11), dim, k, channels, pe, simd, idt, wdt, odt)), tmp_path, idt)
 
 
 def test_vvau_behind_width_converter(tmp_path):
     """Serial window words (PE lanes) packed by the width converter into SIMD = K positions."""
-    from hwgraphs import layer, vvau
+    from compiler.hwgraphs import layer, vvau
 
     dim, k, channels, pe = [6, 1], [3, 1], 4, 2
     shape = [1, *dim, 3 * channels]
@@ -258,7 +247,7 @@ def test_vvau_behind_width_converter(tmp_path):
     ([6, 1], [2, 1], 4, 2, "BIPOLAR"),   # the maximum of bipolar lanes is the OR of their bits
 ])
 def test_max_pool(tmp_path, out_dims, k, channels, pe, dtype):
-    from hwgraphs import layer
+    from compiler.hwgraphs import layer
 
     model = chain(layer("Pool_hls", "pool", Channels=channels, PE=pe, KernelSize=k, Function="MaxPool",
                         OutImgDims=out_dims, InputDataType=dtype, OutputDataType=dtype))
@@ -272,7 +261,7 @@ def test_max_pool(tmp_path, out_dims, k, channels, pe, dtype):
     ([1, 1, 1], 4, 2, "INT8"),           # a single pixel
 ])
 def test_global_acc_pool(tmp_path, vecs, channels, pe, idt):
-    from hwgraphs import layer
+    from compiler.hwgraphs import layer
 
     model = chain(layer("GlobalAccPool_hls", "gap", NumChannels=channels, PE=pe, inputDataType=idt,
                         numInputVectors=vecs))
@@ -288,7 +277,7 @@ def test_global_acc_pool(tmp_path, vecs, channels, pe, idt):
     ("Sub", [1, 5, 1, 6], 1, 2, "INT8", "INT8", "INT9"),
 ])
 def test_elementwise_const(tmp_path, op, shape, params, pe, ldt, rdt, odt):
-    from hwgraphs import layer
+    from compiler.hwgraphs import layer
 
     values = random_values(np.random.default_rng(13), rdt, (params,))
     model = chain(layer(f"Elementwise{op}_hls", "ew", [("c", values, rdt)], lhs_shape=shape, rhs_shape=[params],
@@ -304,7 +293,7 @@ def test_elementwise_const(tmp_path, op, shape, params, pe, ldt, rdt, odt):
 ])
 def test_elementwise_streams_after_fork(tmp_path, op, shape, pe, idt, branch, odt):
     """DuplicateStreams -> (Thresholding to `branch`, identity) -> Elementwise<op> of the two streams."""
-    from hwgraphs import fork_join
+    from compiler.hwgraphs import fork_join
 
     model = fork_join(shape, idt, [branch, None], f"Elementwise{op}_hls", pe=pe, lhs_shape=shape, rhs_shape=shape,
                       out_shape=shape, lhs_dtype=branch, rhs_dtype=idt, out_dtype=odt, lhs_style="input",
@@ -319,7 +308,7 @@ def test_elementwise_streams_after_fork(tmp_path, op, shape, pe, idt, branch, od
 ])
 def test_concat_of_forked_branches(tmp_path, shape, simd, branches, idt):
     """DuplicateStreams into N branches (each taking its words at its own time) -> StreamingConcat."""
-    from hwgraphs import fork_join
+    from compiler.hwgraphs import fork_join
 
     dtypes = [b or idt for b in branches]
     model = fork_join(shape, idt, branches, "StreamingConcat_hls", pe=simd, SIMD=simd,
@@ -337,7 +326,7 @@ def test_concat_of_forked_branches(tmp_path, shape, simd, branches, idt):
     (16, 2, 2, "UINT8"),
 ])
 def test_label_select(tmp_path, labels, pe, k, idt):
-    from hwgraphs import layer
+    from compiler.hwgraphs import layer
 
     model = chain(layer("LabelSelect_hls", "top", Labels=labels, PE=pe, K=k, inputDataType=idt, numInputVectors=[1]))
     check_rtl(model, tmp_path, idt, seed=k)
@@ -353,7 +342,7 @@ def test_label_select(tmp_path, labels, pe, k, idt):
     ([1, 6], 12, 12, "UINT4"),           # equal widths
 ])
 def test_data_width_converter(tmp_path, shape, in_width, out_width, dtype):
-    from hwgraphs import layer
+    from compiler.hwgraphs import layer
 
     model = chain(layer("StreamingDataWidthConverter_hls", "dwc", inShape=shape, outShape=shape, inWidth=in_width,
                         outWidth=out_width, dataType=dtype))
@@ -367,7 +356,7 @@ def test_data_width_converter(tmp_path, shape, in_width, out_width, dtype):
     ([6, 1], [1, 0, 1, 0], 5, 1, "INT2"),      # SIMD = 1, odd channel count
 ])
 def test_fmpadding(tmp_path, dims, padding, channels, simd, dtype):
-    from hwgraphs import layer
+    from compiler.hwgraphs import layer
 
     model = chain(layer("FMPadding_rtl", "pad", ImgDim=dims, Padding=padding, NumChannels=channels, SIMD=simd,
                         inputDataType=dtype))
@@ -393,7 +382,7 @@ for rtl_dir in sys.argv[2:]:
 def library_models():
     """Small graphs that together use every module of the library (and the distinct generate branches
     of the width converter), each with its input datatype."""
-    from hwgraphs import fork_join, layer, swg, vvau
+    from compiler.hwgraphs import fork_join, layer, swg, vvau
 
     rng = np.random.default_rng(14)
     conv = chain(swg("swg", 10, 3, 2),
@@ -463,7 +452,7 @@ def test_yosys_reads_every_module(tmp_path):
 def test_whole_graph_of_every_layer_kind(tmp_path):
     """The tiny CNN of the kernel tests (padding, conv window, MVAU, pool window, max pool, depthwise
     window, VVAU, thresholding, MVAU, global pool, label select) stitched and simulated."""
-    from hwgraphs import tiny_cnn
+    from compiler.hwgraphs import tiny_cnn
 
     model = tiny_cnn()
     model.set_initializer("conv0_w", random_values(np.random.default_rng(7), "INT4", (6, 8)))
@@ -473,7 +462,7 @@ def test_whole_graph_of_every_layer_kind(tmp_path):
 def test_residual_block_with_keyword_node_names(tmp_path):
     """A fork and a join (nodes named `fork` and `join`, SystemVerilog keywords): the branch FIFO
     given by sizing the graph."""
-    from hwgraphs import residual_block
+    from compiler.hwgraphs import residual_block
 
     check_rtl(residual_block(), tmp_path, "UINT4")
     assert (tmp_path / "rtl" / "layer_fork.sv").exists()
@@ -482,7 +471,7 @@ def test_residual_block_with_keyword_node_names(tmp_path):
 def test_too_shallow_fork_fifo_deadlocks_and_sizing_removes_it(tmp_path):
     """The straight branch of a skewed fork with FIFOs of 2: a deadlock, reported with the full FIFO;
     FIFO sizing finds depths with which the graph runs at its interval, and check_rtl passes."""
-    from hwgraphs import skewed_fork
+    from compiler.hwgraphs import skewed_fork
 
     model = skewed_fork()
     model.set_tensor_datatype("x", DataType["UINT4"])

@@ -15,7 +15,7 @@ from compiler import synth
 from compiler.codegen import rtl
 from compiler.estimate import estimate
 from compiler.estimate.report import write_summary
-from hwgraphs import chain, mvau
+from compiler.hwgraphs import chain, mvau
 
 pytestmark = pytest.mark.rtl
 PYNQ_Z2 = boards.get("pynq-z2")

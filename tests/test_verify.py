@@ -4,7 +4,7 @@ import pytest
 from qonnx.custom_op.registry import getCustomOp
 
 from compiler import verify
-from hwgraphs import chain, layer, mvau, swg
+from compiler.hwgraphs import chain, layer, mvau, swg
 
 Q = 0.5   # output quantum
 

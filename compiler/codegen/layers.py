@@ -17,6 +17,7 @@ import numpy as np
 from qonnx.core.datatype import DataType
 from qonnx.custom_op.registry import getCustomOp
 
+from compiler import hwops
 from compiler.estimate.cycles import layer_cycles
 from compiler.hwops import base_op, dsp_packing, multiplies_on_dsp
 from models.errors import UserError
@@ -101,47 +102,25 @@ def typedef(name, ctype):
     return f"typedef {ctype} {name};"
 
 
-# Vitis HLS BIND_STORAGE implementations of FINN's ram_style values.
-RAM_IMPL = {"block": "bram", "distributed": "lutram", "ultra": "uram"}
-
-
 def memory_impl(inst, board, style_attr="ram_style", estimated=True):
-    """The implementation of a layer's memory: its ram_style, or for `auto` where FINN's estimate of
-    the node puts it (estimated: the node's BRAM/URAM estimate covers this memory; else LUTRAM)."""
-    style = inst.get_nodeattr(style_attr) if style_attr in inst.get_nodeattr_types() else "auto"
-    if style != "auto":
-        impl = RAM_IMPL[style]
-    elif estimated and inst.uram_estimation(board.part) > 0:
-        impl = "uram"
-    elif estimated and inst.bram_estimation(board.part) > 0:
-        impl = "bram"
-    else:
-        impl = "lutram"
+    """hwops.memory_impl on `board`, which must have the UltraRAM it names."""
+    impl = hwops.memory_impl(inst, board.part, style_attr, estimated)
     if impl == "uram" and not board.resources.get("URAM"):
+        style = inst.get_nodeattr(style_attr) if style_attr in inst.get_nodeattr_types() else "auto"
         raise CodegenError(f"{inst.onnx_node.name}: its memory would be UltraRAM ({style_attr}={style}), but "
                            f"{board.name} has none; use ram_style block or distributed")
     return impl
 
 
-def rom_impl(inst, board, style_attr="ram_style", estimated=True):
-    """memory_impl of a ROM of constants (weights, thresholds, parameters), which the bitstream
-    initialises: block RAM or LUTRAM, never UltraRAM."""
-    impl = memory_impl(inst, board, style_attr, estimated)
+def constants_impl(inst, board, kind):
+    """hwops.constants_impl on `board`: block RAM or LUTRAM, never UltraRAM, which the bitstream cannot
+    initialise (our kernels have no runtime-writeable weights)."""
+    impl = hwops.constants_impl(inst, board.part, kind)
     if impl == "uram":
         raise CodegenError(f"{inst.onnx_node.name}: its constants would go to UltraRAM, which the bitstream cannot "
-                           f"initialise (our kernels have no runtime-writeable weights); use {style_attr} block or "
+                           "initialise (our kernels have no runtime-writeable weights); use ram_style block or "
                            "distributed")
     return impl
-
-
-def constants_impl(inst, board, kind):
-    """Where a layer's constants of `kind` (weights, thresholds, params) live, in both backends."""
-    op = base_op(inst.onnx_node.op_type)
-    if kind == "thresholds" and op == "MVAU":      # FINN's MVAU estimate counts the weights' memory only
-        return rom_impl(inst, board, "ram_style_thresholds", estimated=False)
-    if kind == "thresholds" and op == "VVAU":      # FINN's VVAU estimate counts no threshold memory
-        return "lutram"
-    return rom_impl(inst, board)
 
 
 def multiplier(inst, board):

@@ -1,8 +1,12 @@
 """Estimates for a HW dataflow graph on a board: cycles, throughput, latency, resources, fit.
 
 Cycles per frame are our kernels' (compiler/estimate/cycles.py, checked against rtlsim), with
-FINN's get_exp_cycles() of FINN's implementations beside them; resources are FINN's analytical
-node_res_estimation(part), DSPs counted as our kernels pack products into them (hwops.dsp_slices).
+FINN's get_exp_cycles() of FINN's implementations beside them. Resources by the cost model asked for:
+"finn" (the default) takes FINN's analytical node_res_estimation(part) for every layer; "ours" takes
+the LUTs, FFs and block RAM of MVAU, VVAU and Thresholding from our model of our kernels
+(compiler/estimate/costmodel.py, fitted to Yosys) and FINN's for the other layers. Both models' LUT
+and BRAM figures are kept beside the chosen one (finn_LUT, ours_LUT, ...). DSPs are counted as our
+kernels pack products into them (hwops.dsp_slices) in both.
 The bottleneck is the slowest layer; the latency is FINN's pessimistic critical path (the cycles of
 the slowest input-to-output path, no overlap).
 """
@@ -12,11 +16,17 @@ from qonnx.custom_op.registry import getCustomOp
 
 from finn.util.fpgadataflow import is_fpgadataflow_node, is_hls_node, is_rtl_node
 
+from compiler.estimate import costmodel
 from compiler.estimate.cycles import layer_cycles
 from compiler.fileio import write_json
 from compiler.hwops import dsp_slices, fifo_depth
 
 LAYER_RESOURCES = ("LUT", "BRAM_18K", "URAM", "DSP")
+COST_MODELS = ("ours", "finn")
+# Not yet ours: by it (and by Yosys) an MVAU's 8-bit-activation thresholds (255 per channel) in LUT ROMs
+# cost about 12k LUT at any folding, so VGG10 w8a8, the default build, fits Pynq-Z2 by no folding until
+# the optimizer chooses where thresholds live (ram_style_thresholds).
+DEFAULT_COST_MODEL = "finn"
 FIT_RESOURCES = ("LUT", "BRAM36", "URAM", "DSP")   # what FINN estimates, in the board's units
 
 
@@ -65,14 +75,18 @@ def fifo_estimates(model):
     return fifos
 
 
-def layer_estimate(inst, part):
-    """One node's (custom op's) cycles per frame, resources (whole LUTs/BRAMs) and PE/SIMD."""
+def layer_estimate(inst, part, cost_model=DEFAULT_COST_MODEL):
+    """One node's (custom op's) cycles per frame, resources (whole LUTs/BRAMs) by `cost_model` and PE/SIMD."""
     node = inst.onnx_node
     resources = inst.node_res_estimation(part)
     layer = {"name": node.name, "op_type": node.op_type, "cycles": layer_cycles(inst),
              "finn_cycles": int(inst.get_exp_cycles())}
     # FINN's models return fractions for some ops; a part of a LUT or BRAM is a whole one.
     layer.update({r: math.ceil(resources[r]) for r in LAYER_RESOURCES})
+    layer.update(finn_LUT=layer["LUT"], finn_BRAM_18K=layer["BRAM_18K"])
+    ours = costmodel.layer_cost(inst, part) if cost_model == "ours" else None
+    if ours:
+        layer.update(ours)
     if hasattr(inst, "dsp_estimation"):
         layer["DSP"] = dsp_slices(inst, part)        # our kernels pack several products into one DSP
     layer.update({a: inst.get_nodeattr(a) for a in ("PE", "SIMD") if a in inst.get_nodeattr_types()})
@@ -97,12 +111,17 @@ def balance(model, max_cycles):
     return work / units / max_cycles if units else None
 
 
-def estimate(model, board, clock_mhz=None):
+def estimate(model, board, clock_mhz=None, cost_model=DEFAULT_COST_MODEL):
     """Per-layer and total estimates of `model` (a dataflow graph of _hls/_rtl nodes) on `board`,
-    clocked at `clock_mhz` (default: the board's clock)."""
+    clocked at `clock_mhz` (default: the board's clock), resources by `cost_model` (COST_MODELS)."""
     _check_graph(model)
     clock_mhz = clock_mhz or board.clock_mhz
-    layers = [layer_estimate(getCustomOp(node), board.part) for node in model.graph.node]
+    layers = []
+    for node in model.graph.node:
+        inst = getCustomOp(node)
+        layer = layer_estimate(inst, board.part, cost_model)
+        ours = costmodel.layer_cost(inst, board.part)     # beside FINN's, whichever model counts
+        layers.append({**layer, **({f"ours_{r}": value for r, value in ours.items()} if ours else {})})
     fifos = fifo_estimates(model)
     totals = {r: sum(item[r] for item in layers + fifos) for r in LAYER_RESOURCES}
     totals["BRAM36"] = math.ceil(totals["BRAM_18K"] / 2)
@@ -116,6 +135,7 @@ def estimate(model, board, clock_mhz=None):
         "board": board.name,
         "part": board.part,
         "clock_mhz": clock_mhz,
+        "cost_model": cost_model,
         "layers": layers,
         "fifos": fifos,
         "totals": totals,

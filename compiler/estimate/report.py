@@ -12,6 +12,8 @@ from compiler.fileio import write_file
 # FINN's per-layer unit -> (board unit, layer units per board unit)
 _BOARD_UNITS = {"LUT": ("LUT", 1), "BRAM_18K": ("BRAM36", 2), "DSP": ("DSP", 1), "URAM": ("URAM", 1)}
 _MAX_FRONT_ROWS = 25
+_OUR_MODEL = ("our cost model of our kernels for MVAU, VVAU and Thresholding (fitted to Yosys' counts, not "
+              "Vivado's; compiler/estimate/calibration.json) and FINN's analytical models for the other layers")
 
 
 def _table(header, rows):
@@ -34,16 +36,18 @@ def _summary(title, est, front, budget):
              f"{est['estimated_latency_ns'] / 1e3:,.1f} µs, pipeline balance {balance} "
              "(total MACs / MAC units / bottleneck cycles; 1 = every MAC unit busy every cycle). "
              f"The design {fit} on the board. Estimates: cycles from our kernels' cycle model, resources from "
-             "FINN's analytical models; width converters and FIFOs included.", "",
+             + (_OUR_MODEL if est["cost_model"] == "ours" else "FINN's analytical models")
+             + "; width converters and FIFOs included.", "",
              _table(("resource", "used", "available", "utilization"),
                     [(r, f["used"], f["available"], f"{f['utilization']:.1%}" if f["utilization"] is not None else "-")
                      for r, f in est["fits"].items()]), "",
              "## Layers", "",
-             _table(("layer", "op", "PE", "SIMD", "cycles", "of bottleneck", "LUT", "BRAM18", "URAM", "DSP"),
+             _table(("layer", "op", "PE", "SIMD", "cycles", "of bottleneck", "LUT (FINN's model)", "LUT (ours)",
+                     "BRAM18", "URAM", "DSP"),
                     [(f"**{layer['name']}**" if layer["name"] == bottleneck else layer["name"], layer["op_type"],
                       layer.get("PE", ""), layer.get("SIMD", ""), layer["cycles"],
-                      f"{layer['cycles'] / est['max_cycles']:.0%}", layer["LUT"], layer["BRAM_18K"], layer["URAM"],
-                      layer["DSP"]) for layer in est["layers"]]), "",
+                      f"{layer['cycles'] / est['max_cycles']:.0%}", layer["finn_LUT"], layer.get("ours_LUT", ""),
+                      layer["BRAM_18K"], layer["URAM"], layer["DSP"]) for layer in est["layers"]]), "",
              "![cycles per layer](cycles.png)", "", "![resources per layer](resources.png)", ""]
     if front:
         step = max(1, -(-len(front) // _MAX_FRONT_ROWS))
@@ -117,7 +121,7 @@ def _plot_front(est, front, budget, path):
     ax.axvline(budget["LUT"], color="gray", linestyle="--", linewidth=1, label=f"LUT budget ({budget['LUT']:,})")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("LUT (FINN estimate)")
+    ax.set_xlabel(f"LUT ({'our' if est['cost_model'] == 'ours' else 'FINN'} estimate)")
     ax.set_ylabel(f"frames/s at {est['clock_mhz']:g} MHz")
     ax.grid(True, which="both", linewidth=0.3)
     ax.legend(fontsize=8)
@@ -159,23 +163,25 @@ def _synthesized(synth):
     def lut(counts):
         return f"{counts['LUT']} ({counts['LUT_logic']} / {counts['LUTRAM']} / {counts['SRL']})"
 
-    def row(name, entry, estimate):
+    def row(name, entry, estimate="", finn=""):
         counts = entry.get("counts")
         if not counts:
-            return (name, entry["error"], "", "", "", "", "", estimate)
+            return (name, entry["error"], "", "", "", "", "", estimate, finn)
         return (name, lut(counts), counts["FF"], counts["CARRY"], counts["BRAM18"] + 2 * counts["BRAM36"],
-                counts["URAM"], counts["DSP"], estimate)
+                counts["URAM"], counts["DSP"], estimate, finn)
 
     rows = [row(layer["name"], layer, f"{layer['estimate']['LUT']:,.0f} LUT, {layer['estimate']['BRAM_18K']} BRAM18, "
-                                      f"{layer['estimate']['DSP']} DSP") for layer in synth["layers"]]
-    rows += [row(f"FIFO {fifo['tensor']} ({fifo['width']} b x {fifo['depth']}, {fifo['style']})", fifo, "")
+                                      f"{layer['estimate']['DSP']} DSP",
+                f"{layer['estimate']['finn_LUT']:,.0f} / {layer['estimate'].get('ours_LUT', '-')}")
+            for layer in synth["layers"]]
+    rows += [row(f"FIFO {fifo['tensor']} ({fifo['width']} b x {fifo['depth']}, {fifo['style']})", fifo)
              for fifo in synth["fifos"]]
-    rows.append(row("total", {"counts": synth["totals"]}, ""))
+    rows.append(row("total", {"counts": synth["totals"]}))
     share = ", ".join(f"{name} {value:.0%}" for name, value in synth["utilization"].items())
     return "\n".join(["## Synthesized with Yosys", "",
                       f"{synth['tool']}. {synth['note']}.", "",
                       _table(("layer", "LUT (logic / LUTRAM / SRL)", "FF", "CARRY", "BRAM18", "URAM", "DSP",
-                              "estimate (FINN's model)"), rows), "",
+                              f"estimate ({synth['cost_model']} cost model)", "LUT by FINN's model / ours"), rows), "",
                       f"Of the board: {share}: " + ("fits." if synth["fits_board"] else
                                                     f"does NOT fit ({', '.join(synth['over'] + synth['not_synthesized'])})."),
                       ""])

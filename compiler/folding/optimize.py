@@ -11,8 +11,10 @@ word passed between neighbours. Rows meet at forks and joins (residual adds, con
 is folded again with the converters to its neighbours priced, one row at a time, until none gets
 cheaper; a local optimum (the brute-force one on a residual block, tests/test_optimize.py).
 
-Cycles and resources are FINN's per-node models (get_exp_cycles, node_res_estimation; DSPs as our
-kernels pack products into them), evaluated on a copy of each node with the candidate values set; the
+Cycles are our kernels' (compiler/estimate/cycles.py) and resources those of the cost model asked for
+(compiler/estimate: FINN's node_res_estimation by default; or "ours", fitted to Yosys, for
+MVAU/VVAU/Thresholding; DSPs as our kernels pack products into them), evaluated on a copy of each
+node with the candidate values set; the
 legal values come from rules.py. A depthwise sliding window and the VVAU/Pool it feeds are folded
 together (one stage), as FINN requires.
 
@@ -33,11 +35,11 @@ from typing import NamedTuple
 from onnx import NodeProto, helper
 from qonnx.custom_op.registry import getCustomOp
 
-from compiler.estimate import FIT_RESOURCES, LAYER_RESOURCES, layer_estimate
+from compiler.estimate import DEFAULT_COST_MODEL, FIT_RESOURCES, LAYER_RESOURCES, layer_estimate
 from compiler.folding.auto import frame_cycles
 from compiler.folding.config import apply
 from compiler.folding.rules import FoldingError, converter_too_wide, coupled, hw_nodes, legal_values, too_wide
-from compiler.hwops import DMA_STREAM_WIDTHS, base_op, multiplies
+from compiler.hwops import DMA_STREAM_WIDTHS, base_op, multiplies, multiplies_on_dsp
 
 # At most this many passes of re-folding the rows at forks and joins; a pass that changes nothing ends it.
 MAX_SWEEPS = 8
@@ -103,8 +105,9 @@ def _res_types(node):
     return [{}]
 
 
-def _configs(node):
-    """(attrs, op) for every legal, supported assignment of the node's folding attributes."""
+def _configs(node, part):
+    """(attrs, op) for every legal, supported assignment of the node's folding attributes; "dsp" only
+    where the products would then be on DSP slices (multiplies_on_dsp: not for tiny products)."""
     axes = [a for a in FOLD_ATTRS if a in getCustomOp(node).get_nodeattr_types()]
     # parallel_window only narrows SIMD, so the candidates are the legal values with it off.
     legal = legal_values(_copy(node, {"parallel_window": 0} if "parallel_window" in axes else {}))
@@ -112,7 +115,7 @@ def _configs(node):
     for values, res_type in product(product(*(legal[a] for a in axes)), _res_types(node)):
         attrs = {**dict(zip(axes, values)), **res_type}
         inst = _copy(node, attrs)
-        if _usable(inst, attrs):
+        if _usable(inst, attrs) and (not res_type or multiplies_on_dsp(inst, part)):
             yield attrs, inst
 
 
@@ -138,9 +141,9 @@ class Option:
                 *(self.resources[r] for r in COST[1:]), -self.cycles)
 
 
-def _option(insts_attrs, part):
+def _option(insts_attrs, part, cost_model):
     """The option of a stage whose nodes (in stream order) are configured as `insts_attrs`."""
-    layers = [layer_estimate(inst, part) for inst, _ in insts_attrs]
+    layers = [layer_estimate(inst, part, cost_model) for inst, _ in insts_attrs]
     first, last = insts_attrs[0][0], insts_attrs[-1][0]
     return Option({inst.onnx_node.name: attrs for inst, attrs in insts_attrs},
                   max(layer["cycles"] for layer in layers),
@@ -149,11 +152,11 @@ def _option(insts_attrs, part):
                    (last.get_folded_output_shape(0)[-1], last.get_outstream_width(0))))
 
 
-def _depthwise_options(window, consumer, part):
+def _depthwise_options(window, consumer, part, cost_model):
     """A depthwise window generator emits the channel group its VVAU/Pool consumes (SIMD = PE), all
     window positions at once (parallel_window) only for a VVAU that takes several (SIMD > 1). A VVAU
     taking fewer than all of them reads the window through a width converter, priced with the stage."""
-    for attrs, inst in _configs(consumer):
+    for attrs, inst in _configs(consumer, part):
         window_attrs = {"SIMD": attrs["PE"]}
         if "parallel_window" in getCustomOp(window).get_nodeattr_types():
             window_attrs["parallel_window"] = int(attrs.get("SIMD", 1) > 1)
@@ -163,7 +166,7 @@ def _depthwise_options(window, consumer, part):
         inner = converter_luts((window_inst.get_folded_output_shape()[-1], window_inst.get_outstream_width()),
                                (inst.get_folded_input_shape()[-1], inst.get_instream_width()), part)
         if inner is not None:
-            option = _option([(window_inst, window_attrs), (inst, attrs)], part)
+            option = _option([(window_inst, window_attrs), (inst, attrs)], part, cost_model)
             option.resources["LUT"] += inner
             yield option
 
@@ -339,9 +342,9 @@ class Plan:
 
 
 class FoldingSpace:
-    """Every legal folding of a graph's HW nodes, with FINN's estimates for `part`."""
+    """Every legal folding of a graph's HW nodes, with the estimates of `cost_model` for `part`."""
 
-    def __init__(self, model, part):
+    def __init__(self, model, part, cost_model=DEFAULT_COST_MODEL):
         nodes = hw_nodes(model)
         # the DMA streams the graph's input and output: their words fit its widest stream
         graph_in, graph_out = model.graph.input[0].name, model.graph.output[0].name
@@ -352,12 +355,12 @@ class FoldingSpace:
         for name, node in nodes.items():
             if name in pairs:
                 consumer = nodes[pairs[name]]
-                options = list(_depthwise_options(node, consumer, part))
+                options = list(_depthwise_options(node, consumer, part, cost_model))
                 names = (name, consumer.name)
             elif name in followers:
                 continue
             else:
-                options = [_option([(inst, attrs)], part) for attrs, inst in _configs(node)]
+                options = [_option([(inst, attrs)], part, cost_model) for attrs, inst in _configs(node, part)]
                 names = (name,)
             if nodes[names[0]].input[0] == graph_in:
                 options = [o for o in options if o.words[0][1] <= DMA_STREAM_WIDTHS[-1]]
@@ -515,13 +518,13 @@ def resource_budget(board, limits=None):
     return budget
 
 
-def optimize(model, part, clock_mhz, budget, target_fps=None):
-    """(a copy of `model` folded by the optimizer, a summary of the choice).
+def optimize(model, part, clock_mhz, budget, target_fps=None, cost_model=DEFAULT_COST_MODEL):
+    """(a copy of `model` folded by the optimizer, a summary of the choice), resources by `cost_model`.
 
     With `target_fps`, the least-LUT legal folding that meets it (or, beyond the graph's reach, the
     fastest one); without, the fastest folding that fits `budget` ({LUT, BRAM36, URAM, DSP} -> count).
     Raises FoldingError if the folding does not fit the budget, naming what it needs."""
-    space = FoldingSpace(model, part)
+    space = FoldingSpace(model, part, cost_model)
     fastest_fps = clock_mhz * 1e6 / space.fastest_cycles
     if target_fps is None:
         plan = space.fastest_within(budget)

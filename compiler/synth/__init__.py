@@ -172,6 +172,13 @@ def auto_skip_reason(mode, est):
     return None
 
 
+def layer_options(inst, board):
+    """synth_xilinx options of a layer: DSPs only where its products go to DSP slices (hwops.multiplies_on_dsp)."""
+    from compiler.hwops import multiplies_on_dsp
+
+    return () if multiplies_on_dsp(inst, board.part) else ("-nodsp",)
+
+
 def synthesize_build(rtl_dir, model, board, est, log=print, workers=2):
     """Yosys' counts of every layer and every distinct FIFO of the RTL generated from `model`
     (compiler.codegen.rtl.generate into rtl_dir), beside the estimate `est` (compiler.estimate), with
@@ -179,12 +186,11 @@ def synthesize_build(rtl_dir, model, board, est, log=print, workers=2):
     from qonnx.custom_op.registry import getCustomOp
 
     from compiler.codegen import rtl
-    from compiler.hwops import multiplies_on_dsp
 
     family = family_of(board)
     rtl_dir = Path(rtl_dir)
-    units = [(node.name, rtl.module_name(node.name),
-              () if multiplies_on_dsp(getCustomOp(node), board.part) else ("-nodsp",)) for node in model.graph.node]
+    units = [(node.name, rtl.module_name(node.name), layer_options(getCustomOp(node), board))
+             for node in model.graph.node]
     fifo_links = [link for link in rtl.links(model) if link.depth]
     fifo_units = sorted({rtl.fifo_unit_name(link) for link in fifo_links})
     log(f"synth: {len(units)} layers and {len(fifo_units)} FIFO configurations with Yosys (synth_xilinx "
@@ -192,7 +198,8 @@ def synthesize_build(rtl_dir, model, board, est, log=print, workers=2):
     results = synthesize(rtl_dir, units + [(name, name, ()) for name in fifo_units], family, log, workers)
     estimated = {layer["name"]: layer for layer in est["layers"]}
     layers = [{"name": node.name, "op_type": node.op_type, **results[node.name],
-               "estimate": {key: estimated[node.name][key] for key in ("LUT", "BRAM_18K", "URAM", "DSP")}}
+               "estimate": {key: estimated[node.name][key] for key in
+                            ("LUT", "BRAM_18K", "URAM", "DSP", "finn_LUT", "ours_LUT") if key in estimated[node.name]}}
               for node in model.graph.node]
     fifos = [{"tensor": link.tensor, "width": link.width, "depth": link.depth, "style": link.style,
               "unit": rtl.fifo_unit_name(link), **results[rtl.fifo_unit_name(link)]} for link in fifo_links]
@@ -206,6 +213,7 @@ def synthesize_build(rtl_dir, model, board, est, log=print, workers=2):
     utilization = {name: used[name] / count for name, count in board.resources.items() if count and name in used}
     over = [name for name, count in board.resources.items() if name in used and used[name] > count]
     return {"tool": f"Yosys (pyosys {yosys_version()}) synth_xilinx -family {family}", "note": NOT_VIVADO,
+            "cost_model": est["cost_model"],
             "complete": not failed, "not_synthesized": failed, "layers": layers, "fifos": fifos,
             "totals": totals, "board": board.resources, "utilization": utilization,
             "fits_board": not over and not failed, "over": over}

@@ -1,10 +1,25 @@
-"""Hand-built FINN HW graphs for tests: single layers or short chains with given attributes."""
+"""Hand-built FINN HW graphs (for tests and for the cost model's calibration sweep): single layers or
+short chains with given attributes, and random operands for them."""
 import numpy as np
 from onnx import TensorProto, helper
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import qonnx_make_model
+
+
+def random_values(rng, dtype, shape):
+    """Uniform random values of a FINN datatype (BIPOLAR as -1/+1), as float32 like FINN's tensors."""
+    if dtype == "BIPOLAR":
+        return (2 * rng.integers(0, 2, size=shape) - 1).astype(np.float32)
+    dtype = DataType[dtype]
+    return rng.integers(dtype.min(), dtype.max() + 1, size=shape).astype(np.float32)
+
+
+def sorted_thresholds(rng, channels, steps, low, high):
+    """Per channel `steps` random thresholds in [low, high), ascending."""
+    return np.sort(rng.integers(low, high, size=(channels, steps)), axis=1).astype(np.float32)
+
 
 def _domain(op_type):
     suffix = {"_hls": ".hls", "_rtl": ".rtl"}.get(op_type[-4:], "")
