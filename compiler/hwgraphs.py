@@ -21,6 +21,18 @@ def sorted_thresholds(rng, channels, steps, low, high):
     return np.sort(rng.integers(low, high, size=(channels, steps)), axis=1).astype(np.float32)
 
 
+def accumulator_span(count, idt, wdt):
+    """(low, high) of a sum of `count` products of idt x wdt values; two 1-bit operands (BIPOLAR, or
+    BINARY in XNOR mode) count agreeing positions: (0, count)."""
+    if idt == wdt and idt in ("BIPOLAR", "BINARY"):
+        return 0, count
+
+    def magnitude(name):
+        return 1 if name == "BIPOLAR" else max(-DataType[name].min(), DataType[name].max())
+    high = count * magnitude(idt) * magnitude(wdt)
+    return -high, high
+
+
 def _domain(op_type):
     suffix = {"_hls": ".hls", "_rtl": ".rtl"}.get(op_type[-4:], "")
     return "finn.custom_op.fpgadataflow" + suffix
@@ -166,13 +178,8 @@ def vvau(name, rng, dim, k, channels, pe, simd, idt, wdt, odt=None):
                rng.integers(DataType[wdt].min(), DataType[wdt].max() + 1, size=(channels, 1, *k)))
     params = [("w", weights.astype(np.float32), wdt)]
     attrs = dict(PE=pe, SIMD=simd, Dim=dim, Channels=channels, Kernel=k, inputDataType=idt, weightDataType=wdt)
-    if idt == wdt == "BIPOLAR":
-        low, high, acc = 0, kernel, "UINT16"          # the number of agreeing positions
-    else:
-        def magnitude(dt):
-            return 1 if dt == "BIPOLAR" else max(-DataType[dt].min(), DataType[dt].max())
-        high = kernel * magnitude(idt) * magnitude(wdt)
-        low, acc = -high, "INT24"
+    low, high = accumulator_span(kernel, idt, wdt)
+    acc = "UINT16" if low == 0 else "INT24"
     if odt is None:
         attrs.update(outputDataType=acc, accDataType=acc, noActivation=1)
     else:

@@ -131,11 +131,24 @@ def dsp_slices(inst, part):
         * math.ceil(operand_bits / 48)     # FINN's rule for products wider than a DSP
 
 
+def threshold_stages(count):
+    """Stages of rtl/threshold_search.sv's binary search over `count` thresholds: 2^stages - 1 >= count."""
+    return max(1, int(count).bit_length())
+
+
 def fifo_depth(inst, port):
     """Words of the FIFO in front of input `port` of a HW node (custom op instance): FINN's
     inFIFODepths, as FIFO sizing sets it, at least MIN_FIFO_DEPTH."""
     depths = inst.get_nodeattr("inFIFODepths")
     return max(MIN_FIFO_DEPTH, int(depths[port]) if port < len(depths) else MIN_FIFO_DEPTH)
+
+# FIFOs (and buffers) deeper than this (and bigger than SMALL_FIFO_BITS) go to block RAM; shallower ones to SRL/LUTRAM.
+SRL_FIFO_DEPTH, SMALL_FIFO_BITS = 64, 1024
+
+
+def fifo_style(depth, width):
+    """Where a FIFO of `depth` words of `width` bits lives: "block" (BRAM) or "distributed" (SRL/LUTRAM)."""
+    return "block" if depth > SRL_FIFO_DEPTH and depth * width > SMALL_FIFO_BITS else "distributed"
 
 # The AXI DMA's stream widths: the accelerator's first input and last output word each fit the widest.
 DMA_STREAM_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)

@@ -1,6 +1,7 @@
 // Read-only memory initialised from a file of hex words ($readmemh, one word per line): the
-// weights, thresholds and constants of a layer. Synchronous read: data_o holds word addr_i one cycle
-// after a cycle with en_i high, and keeps it while en_i is low (a stalled pipeline stays in place).
+// weights, thresholds and constants of a layer. Cycles: one read per cycle. Latency: 1 cycle (a
+// synchronous read): data_o holds word addr_i one cycle after a cycle with en_i high, and keeps it
+// while en_i is low (a stalled pipeline stays in place).
 //
 // MEM_STYLE tells Vivado and Yosys what to map it to: "block" (BRAM), "distributed" (LUTRAM),
 // "ultra" (URAM, Zynq UltraScale+) or "auto" (the tool decides).

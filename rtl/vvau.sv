@@ -1,6 +1,10 @@
 // Vector-vector-activation unit (FINN op VVAU): depthwise convolution, every channel c has its own
 // KERNEL weights: out[c] = act(sum_k in[k][c] * W[c][k]).
 //
+// Cycles per frame: pixels * CF * SF, one input word per cycle (FINN's get_exp_cycles).
+// Latency: 3 + THRESHOLD_STAGES cycles from a channel fold's last input word to its output word.
+// Stalls in place while the output word waits (m_axis_tvalid && !m_axis_tready).
+//
 // Input: per output pixel, CF = CHANNELS/PE channel folds of SF = KERNEL/SIMD words; word cf * SF + sf
 // carries SIMD kernel positions of PE channels, lane s * PE + pe = position sf * SIMD + s of channel
 // cf * PE + pe (IN_BITS each; FINN's VVAU layout, as a depthwise sliding window with SIMD = PE
@@ -15,10 +19,6 @@
 // Operands: unsigned, signed (IN_SIGNED / W_SIGNED) or bipolar (one bit, 1 = +1, 0 = -1). One
 // bipolar operand negates or passes the other; two make each product an XNOR and the accumulator the
 // number of agreeing positions (FINN's (x . w + K) / 2). ACC_BITS holds every accumulator value.
-//
-// Cycles per frame: pixels * CF * SF, one input word per cycle (FINN's get_exp_cycles).
-// Latency: 3 + THRESHOLD_STAGES cycles from a channel fold's last input word to its output word.
-// Stalls in place while the output word waits (m_axis_tvalid && !m_axis_tready).
 module vvau #(
   parameter int CHANNELS         = 4,
   parameter int KERNEL           = 9,

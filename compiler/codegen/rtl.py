@@ -21,9 +21,8 @@ from qonnx.custom_op.registry import getCustomOp
 from compiler.codegen import dma_stream_width, streams
 from compiler.codegen.layers import (CodegenError, channel_thresholds, constants_impl, covering_type, integers,
                                      mvau_operands, window_producer_simd_must_match)
-from compiler.estimate import fifo_style
 from compiler.estimate.cycles import layer_cycles, window_buffer_words
-from compiler.hwops import base_op, dsp_packing, signed_bits
+from compiler.hwops import base_op, dsp_packing, fifo_style, signed_bits, threshold_stages
 
 RTL_LIBRARY = Path(__file__).resolve().parents[2] / "rtl"
 TOP = "accel_top"          # the layers and FIFOs, between two AXI streams of the graph's word widths
@@ -158,7 +157,7 @@ def threshold_memories(name, values, pe, acc_lo, acc_hi):
     of channel fold * PE + lane compared with values in [acc_lo, acc_hi]: (stages, compare width,
     memories as {(lane, stage): words})."""
     channels, count = values.shape
-    stages = max(1, int(count).bit_length())          # 2^stages - 1 >= count
+    stages = threshold_stages(count)
     cw = max(signed_bits(acc_lo, acc_hi), signed_bits(int(values.min()), int(values.max()))) + 1
     pad = (1 << (cw - 1)) - 1                          # above every value compared
     padded = np.full((channels, (1 << stages) - 1), pad, dtype=np.int64)

@@ -19,7 +19,7 @@ from finn.util.fpgadataflow import is_fpgadataflow_node, is_hls_node, is_rtl_nod
 from compiler.estimate import costmodel
 from compiler.estimate.cycles import layer_cycles
 from compiler.fileio import write_json
-from compiler.hwops import dsp_slices, fifo_depth
+from compiler.hwops import dsp_slices, fifo_depth, fifo_style
 
 LAYER_RESOURCES = ("LUT", "BRAM_18K", "URAM", "DSP")
 COST_MODELS = ("ours", "finn")
@@ -42,14 +42,7 @@ def _check_graph(model):
                          f"SpecializeLayers); these are not: {', '.join(others)}")
 
 
-# FIFOs deeper than this (and bigger than SMALL_FIFO_BITS) go to block RAM; shallower ones to SRL/LUTRAM.
-SRL_FIFO_DEPTH, SMALL_FIFO_BITS = 64, 1024
 BRAM18_WORDS, BRAM18_WIDTH = 512, 36      # a BRAM18 as 512 x 36
-
-
-def fifo_style(depth, width):
-    """Where a FIFO of `depth` words of `width` bits lives: "block" (BRAM) or "distributed" (SRL/LUTRAM)."""
-    return "block" if depth > SRL_FIFO_DEPTH and depth * width > SMALL_FIFO_BITS else "distributed"
 
 
 def fifo_estimates(model):
@@ -75,8 +68,9 @@ def fifo_estimates(model):
     return fifos
 
 
-def layer_estimate(inst, part, cost_model=DEFAULT_COST_MODEL):
-    """One node's (custom op's) cycles per frame, resources (whole LUTs/BRAMs) by `cost_model` and PE/SIMD."""
+def layer_estimate(inst, part, cost_model=DEFAULT_COST_MODEL, beside=False):
+    """One node's (custom op's) cycles per frame, resources (whole LUTs/BRAMs) by `cost_model` and PE/SIMD;
+    beside: our model's figures too (ours_LUT, ...), whichever model counts."""
     node = inst.onnx_node
     resources = inst.node_res_estimation(part)
     layer = {"name": node.name, "op_type": node.op_type, "cycles": layer_cycles(inst),
@@ -84,9 +78,12 @@ def layer_estimate(inst, part, cost_model=DEFAULT_COST_MODEL):
     # FINN's models return fractions for some ops; a part of a LUT or BRAM is a whole one.
     layer.update({r: math.ceil(resources[r]) for r in LAYER_RESOURCES})
     layer.update(finn_LUT=layer["LUT"], finn_BRAM_18K=layer["BRAM_18K"])
-    ours = costmodel.layer_cost(inst, part) if cost_model == "ours" else None
+    ours = costmodel.layer_cost(inst, part) if cost_model == "ours" or beside else None
     if ours:
-        layer.update(ours)
+        if beside:
+            layer.update({f"ours_{r}": value for r, value in ours.items()})
+        if cost_model == "ours":
+            layer.update(ours)
     if hasattr(inst, "dsp_estimation"):
         layer["DSP"] = dsp_slices(inst, part)        # our kernels pack several products into one DSP
     layer.update({a: inst.get_nodeattr(a) for a in ("PE", "SIMD") if a in inst.get_nodeattr_types()})
@@ -116,12 +113,7 @@ def estimate(model, board, clock_mhz=None, cost_model=DEFAULT_COST_MODEL):
     clocked at `clock_mhz` (default: the board's clock), resources by `cost_model` (COST_MODELS)."""
     _check_graph(model)
     clock_mhz = clock_mhz or board.clock_mhz
-    layers = []
-    for node in model.graph.node:
-        inst = getCustomOp(node)
-        layer = layer_estimate(inst, board.part, cost_model)
-        ours = costmodel.layer_cost(inst, board.part)     # beside FINN's, whichever model counts
-        layers.append({**layer, **({f"ours_{r}": value for r, value in ours.items()} if ours else {})})
+    layers = [layer_estimate(getCustomOp(node), board.part, cost_model, beside=True) for node in model.graph.node]
     fifos = fifo_estimates(model)
     totals = {r: sum(item[r] for item in layers + fifos) for r in LAYER_RESOURCES}
     totals["BRAM36"] = math.ceil(totals["BRAM_18K"] / 2)

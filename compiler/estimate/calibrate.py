@@ -30,7 +30,7 @@ from compiler.codegen import rtl
 from compiler.estimate import costmodel
 from compiler.fileio import write_json
 from compiler.frontend.steps import narrowest_types
-from compiler.hwgraphs import chain, layer, random_values, sorted_thresholds
+from compiler.hwgraphs import accumulator_span, chain, layer, random_values, sorted_thresholds
 from compiler.hwops import dsp_packing
 
 BOARD = boards.get("pynq-z2")           # Zynq-7000: synth_xilinx -family xc7
@@ -46,17 +46,6 @@ MAX_LUT_BIT_PRODUCTS = 1024
 
 def _steps(odt):
     return 1 if odt == "BIPOLAR" else DataType[odt].get_num_possible_values() - 1
-
-
-def _accumulator_span(count, idt, wdt):
-    """(low, high) an accumulator of `count` products of idt x wdt takes (XNOR: the agreeing bits)."""
-    if idt == wdt == "BINARY":
-        return 0, count
-
-    def magnitude(name):
-        return 1 if name == "BIPOLAR" else max(-DataType[name].min(), DataType[name].max())
-    high = count * magnitude(idt) * magnitude(wdt)
-    return -high, high
 
 
 def _mac_layer(rng, config):
@@ -79,7 +68,7 @@ def _mac_layer(rng, config):
         attrs.update(Channels=channels, Kernel=[kernel, 1], Dim=[config["vectors"], 1])
         count, op = kernel, "VVAU_hls"
     params = [("w", weights, wdt)]
-    low, high = _accumulator_span(count, idt, wdt)
+    low, high = accumulator_span(count, idt, wdt)
     if odt is None:
         attrs.update(outputDataType="UINT24" if xnor else "INT24", noActivation=1)
     else:

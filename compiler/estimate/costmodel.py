@@ -15,7 +15,8 @@ from pathlib import Path
 
 from qonnx.core.datatype import DataType
 
-from compiler.hwops import base_op, constants_impl, multiplies, multiplies_on_dsp, signed_bits
+from compiler.hwops import (base_op, constants_impl, fifo_style, multiplies, multiplies_on_dsp, signed_bits,
+                            threshold_stages)
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
 LUTRAM_WORDS = 64                        # a LUTRAM of 64 words per LUT and bit
@@ -60,7 +61,7 @@ def _thresholds(inst, acc_lo, acc_hi, channels, pe):
     if "noActivation" in inst.get_nodeattr_types() and get("noActivation"):
         return 0, 0, []
     count = get("numSteps") if "numSteps" in inst.get_nodeattr_types() else odt.get_num_possible_values() - 1
-    stages = max(1, int(count).bit_length())
+    stages = threshold_stages(count)
     cw = signed_bits(acc_lo, acc_hi) + 1
     folds = channels // pe
     return stages, cw, [(folds << stage, cw) for stage in range(stages)] * pe
@@ -68,8 +69,6 @@ def _thresholds(inst, acc_lo, acc_hi, channels, pe):
 
 def describe(inst, part):
     """(kernel, {feature: count}, [(words, bits) of each block-RAM memory]) of a node our model covers."""
-    from compiler.estimate import fifo_style      # (the package imports this module)
-
     kernel, get = kernel_of(inst), inst.get_nodeattr
     pe = get("PE")
     blocks = []

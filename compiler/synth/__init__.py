@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from compiler.fileio import user_cache_dir
+from compiler.hwops import multiplies_on_dsp
 from models import progress
 from models.errors import UserError
 
@@ -174,8 +175,6 @@ def auto_skip_reason(mode, est):
 
 def layer_options(inst, board):
     """synth_xilinx options of a layer: DSPs only where its products go to DSP slices (hwops.multiplies_on_dsp)."""
-    from compiler.hwops import multiplies_on_dsp
-
     return () if multiplies_on_dsp(inst, board.part) else ("-nodsp",)
 
 
