@@ -328,10 +328,10 @@ def _step_folding(build):
             if not chosen["met"]:
                 build.log.info(f"target {fps:g} fps is beyond this graph: its fastest legal folding reaches "
                                f"{chosen['fastest_fps']:.0f} fps")
+            model_name = "our cost model" if cost_model == "ours" else "FINN's cost model"
             build.log.info(f"folding optimizer: {chosen['fps']:.0f} fps ({chosen['cycles']} cycles per frame) with "
                            f"{chosen['LUT']} LUT, {chosen['BRAM36']} BRAM36, {chosen['DSP']} DSP, "
-                           f"{chosen['URAM']} URAM (resources by {'our' if cost_model == 'ours' else 'FINN'}'s cost "
-                           "model)")
+                           f"{chosen['URAM']} URAM (resources by {model_name})")
     config = folding.extract(model)
     folding.save(config, build.dir / "folding.json")
     build.notes["folding"] = {"source": [kind, *args], "applied": build.file_hash(build.dir / "folding.json")}

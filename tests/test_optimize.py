@@ -1,7 +1,9 @@
 """The folding optimizer: exact on small graphs (brute force), legal and at least as cheap as FINN's
 SetFolding on hand-built graphs and on every registry model that builds, for many random targets."""
 import itertools
+import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -63,8 +65,8 @@ def conv_chain():
 # ---- exactness ----------------------------------------------------------------------------------
 
 def lut_options(stage):
-    """The stage's options with products in LUTs, where the plans without a DSP price choose."""
-    return [o for o in stage.options if not o.on_dsp]
+    """The stage's options without trades (products in LUTs, LUT ROMs), where the plans without prices choose."""
+    return [o for o in stage.options if not o.trades]
 
 
 @pytest.fixture(scope="module")
@@ -295,7 +297,8 @@ def test_target_beyond_the_budget_names_what_is_missing():
                                            r"within the budget reaches \d+ fps$"):
         optimize(tiny_cnn(), PART, CLOCK_MHZ, {**BUDGET, "LUT": smallest_luts + 100}, 1e6)
     with pytest.raises(FoldingError, match=rf"^no folding fits the budget: even the smallest needs "
-                                           rf"{smallest_luts} LUT \(budget 10\)$"):
+                                           rf"{smallest_luts} LUT \(budget 10\)(; trading every LUT it can for "
+                                           rf"DSPs and block RAM, \d+ LUT \(budget 10\))?$"):
         optimize(tiny_cnn(), PART, CLOCK_MHZ, {**BUDGET, "LUT": 10})
 
 
@@ -450,3 +453,61 @@ def test_our_cost_model_folds_to_the_brute_force_fastest_within_a_lut_budget(lut
     assert chosen["cycles"] == fastest == max(cycles_of(folded).values())
     assert chosen["LUT"] == layer_totals(estimate(with_converters(folded, PART), BOARD, CLOCK_MHZ, "ours"))["LUT"] \
         <= lut_budget
+
+
+def threshold_chain():
+    """Two MVAUs with 8-bit activations: 255 thresholds a channel, in LUT ROMs or (the optimizer's
+    choice with our cost model) in block RAM."""
+    rng = np.random.default_rng(0)
+
+    def thresholds(channels):
+        return np.sort(rng.integers(-2000, 2000, size=(channels, 255)), axis=1).astype(np.float32)
+    return chain(mvau("fc0", 16, 16, vecs=(1, 8, 1), idt="UINT8", thresholds=thresholds(16), outputDataType="UINT8"),
+                 mvau("fc1", 16, 8, vecs=(1, 8, 1), idt="UINT8", thresholds=thresholds(8), outputDataType="UINT8"))
+
+
+@pytest.fixture(scope="module")
+def threshold_points():
+    """(cycles, LUT, BRAM36, whether thresholds are in block RAM) of every folding of threshold_chain
+    with its products in LUTs, by our cost model."""
+    space = FoldingSpace(threshold_chain(), PART, "ours")
+    points = []
+    for options in itertools.product(*([o for o in stage.options if "DSP" not in o.trades] for stage in space.stages)):
+        converters = [converter_luts(a.words[1], b.words[0], PART) for a, b in zip(options, options[1:])]
+        if None not in converters:
+            points.append((max(o.cycles for o in options), sum(o.resources["LUT"] for o in options) + sum(converters),
+                           math.ceil(sum(o.resources["BRAM_18K"] for o in options) / 2),
+                           any("BRAM_18K" in o.trades for o in options)))
+    return points
+
+
+@pytest.mark.parametrize("lut_budget,bram36_budget", [(5000, 20), (10000, 20), (3000, 40)])
+def test_where_luts_run_short_thresholds_move_to_block_ram_within_its_budget(threshold_points, lut_budget,
+                                                                              bram36_budget):
+    """With our cost model, 8-bit activations' thresholds go to block RAM where LUT ROMs do not fit:
+    as fast as the brute-force fastest folding within both budgets, and as the folded graph's estimate says."""
+    fits = [(cycles, block) for cycles, lut, bram36, block in threshold_points
+            if lut <= lut_budget and bram36 <= bram36_budget]
+    fastest = min(cycles for cycles, _ in fits)
+    assert fastest < min([cycles for cycles, block in fits if not block], default=math.inf)
+    budget = {**BUDGET, "LUT": lut_budget, "BRAM36": bram36_budget, "DSP": 0}
+    folded, chosen = optimize(threshold_chain(), PART, CLOCK_MHZ, budget, cost_model="ours")
+    est = estimate(with_converters(folded, PART), BOARD, CLOCK_MHZ, "ours")
+    assert chosen["cycles"] == fastest == est["max_cycles"]
+    assert chosen["LUT"] == layer_totals(est)["LUT"] <= lut_budget
+    assert chosen["BRAM36"] <= bram36_budget
+    styles = {getCustomOp(n).get_nodeattr("ram_style_thresholds") for n in folded.graph.node if n.op_type == "MVAU_hls"}
+    assert "block" in styles <= {"auto", "block"}
+
+
+def test_thresholds_stay_in_luts_by_finns_model():
+    """FINN's MVAU estimate counts no threshold memory, so with it the optimizer never moves them."""
+    assert FoldingSpace(threshold_chain(), PART, "finn").traded == ["DSP"]
+    assert FoldingSpace(threshold_chain(), PART, "ours").traded == ["DSP", "BRAM_18K"]
+
+
+def test_no_fit_says_what_trading_luts_would_need():
+    with pytest.raises(FoldingError, match=r"^no folding fits the budget: even the smallest needs \d+ LUT \(budget "
+                                           r"3000\); trading every LUT it can for DSPs and block RAM, \d+ BRAM36 "
+                                           r"\(budget 2\)$"):
+        optimize(threshold_chain(), PART, CLOCK_MHZ, {**BUDGET, "LUT": 3000, "BRAM36": 2}, cost_model="ours")

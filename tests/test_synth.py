@@ -107,3 +107,21 @@ def test_weights_go_to_the_memory_the_layer_says(tmp_path, cache, ram_style, in_
     first = record["layers"][0]
     assert record["complete"], first
     assert (first["counts"]["BRAM18"] + first["counts"]["BRAM36"] > 0) == in_bram, first["cells"]
+
+
+@pytest.mark.parametrize("style", ["distributed", "block"])
+def test_thresholds_go_to_the_memory_the_layer_says_as_our_model_counts(tmp_path, cache, style):
+    """An MVAU's 255 thresholds a channel (8-bit activations) as LUT ROMs or, ram_style_thresholds
+    block (the optimizer's trade with our cost model), in block RAM: Yosys' BRAM18s are our model's."""
+    rng = np.random.default_rng(1)
+    thresholds = np.sort(rng.integers(-500, 500, size=(4, 255)), axis=1).astype(np.float32)
+    model = chain(mvau("fc", 4, 4, vecs=(1, 2, 1), idt="UINT8", thresholds=thresholds, outputDataType="UINT8",
+                       ram_style="distributed", ram_style_thresholds=style))
+    model.set_initializer("fc_w", rng.integers(-8, 8, size=(4, 4)).astype(np.float32))
+    model.set_tensor_datatype("t0", DataType["UINT8"])
+    model = model.transform(InferShapes()).transform(InferDataTypes())
+    est, record = synthesized(model, tmp_path / style)
+    layer, = record["layers"]
+    assert record["complete"], layer
+    ours = est["layers"][0]
+    assert synth.bram18(layer["counts"]) == ours["ours_BRAM_18K"] == (8 if style == "block" else 0), layer["cells"]

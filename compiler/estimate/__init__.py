@@ -23,9 +23,9 @@ from compiler.hwops import dsp_slices, fifo_depth, fifo_style
 
 LAYER_RESOURCES = ("LUT", "BRAM_18K", "URAM", "DSP")
 COST_MODELS = ("ours", "finn")
-# Not yet ours: by it (and by Yosys) an MVAU's 8-bit-activation thresholds (255 per channel) in LUT ROMs
-# cost about 12k LUT at any folding, so VGG10 w8a8, the default build, fits Pynq-Z2 by no folding until
-# the optimizer chooses where thresholds live (ram_style_thresholds).
+# Not ours: by it (and by Yosys) an MVAU's 8-bit-activation thresholds (255 per channel) cost about 12k
+# LUT in LUT ROMs or 26 BRAM18 in block RAM, so VGG10 w8a8, the default build, fits Pynq-Z2 by no folding
+# (its thresholds and weights hold more bits than the board's block RAM).
 DEFAULT_COST_MODEL = "finn"
 FIT_RESOURCES = ("LUT", "BRAM36", "URAM", "DSP")   # what FINN estimates, in the board's units
 

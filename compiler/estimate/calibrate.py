@@ -163,12 +163,14 @@ def measure(configs, work, workers, log=print):
         return list(pool.map(one, prepared))
 
 
-def _relative_errors(predicted, measured):
-    return [abs(p - m) / max(m, 1) for p, m in zip(predicted, measured)]
-
-
-def _summary(errors):
-    return {"mean_abs_error": round(float(np.mean(errors)), 4), "max_abs_error": round(float(np.max(errors)), 4)}
+def _errors(predicted, measured):
+    """Each layer's relative error, mean and max, and the summed absolute error over the summed count
+    (weighted: a layer counts as it weighs, as in a design's total)."""
+    predicted, measured = np.array(predicted, dtype=float), np.array(measured, dtype=float)
+    off = np.abs(predicted - measured)
+    relative = off / np.maximum(measured, 1)
+    return {"mean_abs_error": round(float(relative.mean()), 4), "max_abs_error": round(float(relative.max()), 4),
+            "weighted_abs_error": round(float(off.sum() / measured.sum()), 4)}
 
 
 def fit(samples):
@@ -190,9 +192,9 @@ def fit(samples):
             measured = [s["yosys"][resource] for s in test]
             predicted = [costmodel.predict(coefficients, s["features"]) for s in test]
             entry["fits"][resource] = {"coefficients": coefficients,
-                                       "held_out": _summary(_relative_errors(predicted, measured))}
+                                       "held_out": _errors(predicted, measured)}
             if resource == "LUT":
-                entry["finn_held_out"] = _summary(_relative_errors([s["finn"]["LUT"] for s in test], measured))
+                entry["finn_held_out"] = _errors([s["finn"]["LUT"] for s in test], measured)
         bram = [2 * s["yosys"]["BRAM36"] + s["yosys"]["BRAM18"] for s in rows]
         entry["bram18_geometry_exact"] = f"{sum(s['bram18_geometry'] == b for s, b in zip(rows, bram))} of {len(rows)}"
         kernels[kernel] = entry
@@ -200,12 +202,13 @@ def fit(samples):
 
 
 def _percent(errors):
-    return f"{100 * errors['mean_abs_error']:.1f} % / {100 * errors['max_abs_error']:.1f} %"
+    return (f"{100 * errors['mean_abs_error']:.1f} % / {100 * errors['max_abs_error']:.1f} % / "
+            f"{100 * errors['weighted_abs_error']:.1f} %")
 
 
 def table(calibration):
-    lines = ["| kernel | samples (fit / held out) | LUT error, ours: mean / max | LUT error, FINN's | "
-             "FF error, ours: mean / max | BRAM18 by geometry = Yosys |", "|---|---|---|---|---|---|"]
+    lines = ["| kernel | samples (fit / held out) | LUT error, ours: mean / max / weighted | LUT error, FINN's | "
+             "FF error, ours | BRAM18 by geometry = Yosys |", "|---|---|---|---|---|---|"]
     for kernel, entry in calibration["kernels"].items():
         lut, ff, finn = entry["fits"]["LUT"]["held_out"], entry["fits"]["FF"]["held_out"], entry["finn_held_out"]
         lines.append(f"| {kernel} | {entry['samples_fitted']} / {entry['samples_held_out']} | {_percent(lut)} | "

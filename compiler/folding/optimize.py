@@ -18,17 +18,19 @@ node with the candidate values set; the
 legal values come from rules.py. A depthwise sliding window and the VVAU/Pool it feeds are folded
 together (one stage), as FINN requires.
 
-A MAC layer whose resType is unset or "auto" (FINN's defaults, which its estimates count as LUT
-products) may also take its products on DSP slices. The plans are LUT-first, with products in LUTs;
-where that does not fit the budget, DSPs are priced at w LUTs each (a Lagrange multiplier) and w is
-searched for the cheapest plan within both the LUT and the DSP budget: the fewer LUTs a DSP saves, the
-later its layer moves. One multiplier trades one pair of resources; BRAM and URAM stay second in the
-cost, and front() is the LUT-only trade-off.
+Two choices trade LUTs for another resource. A MAC layer whose resType is unset or "auto" (FINN's
+defaults, which its estimates count as LUT products) may take its products on DSP slices; with our
+cost model (the only one that counts threshold memories), an MVAU whose ram_style_thresholds is unset
+or "auto" may keep its thresholds in block RAM instead of LUT ROMs. The plans are LUT-first, without
+either; where that does not fit the budget, each traded resource is priced at w LUTs a unit (a
+Lagrange multiplier) and the prices are searched, one resource at a time, for the cheapest plan within
+every budget: the fewer LUTs a unit saves, the later its layer moves. BRAM and URAM otherwise stay
+second in the cost, and front() is the LUT-only trade-off.
 """
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from itertools import product
 from typing import NamedTuple
 
@@ -45,13 +47,16 @@ from compiler.hwops import DMA_STREAM_WIDTHS, base_op, multiplies, multiplies_on
 MAX_SWEEPS = 8
 # What the optimizer chooses; every other attribute (ram_style, mem_mode, ...) stays as set. resType
 # too, unless unset or "auto" on an HLS MAC layer: then "dsp" is a choice, and leaving it (products in
-# LUTs, as FINN's estimate counts them) the other.
+# LUTs, as FINN's estimate counts them) the other; likewise ram_style_thresholds "block" on an MVAU.
 FOLD_ATTRS = ("PE", "SIMD", "parallel_window")
 MAC_OPS = ("MVAU", "VVAU")
-# The search for the price of a DSP in LUTs: between 0 and this, in this many halvings. Layers of the
-# same shape save the same LUTs per DSP and would move all at once; stage i's DSPs cost
-# 1 + i * PRICE_TIE times the price, so that they move one at a time.
-MAX_DSP_PRICE, DSP_PRICE_STEPS, PRICE_TIE = 4096.0, 24, 1e-4
+# The resources those choices spend instead of LUTs (in the estimates' units) -> their budget's name.
+TRADED = {"DSP": "DSP", "BRAM_18K": "BRAM36"}
+# The search for the price of a traded unit in LUTs: between 0 and this, in this many halvings, each
+# resource in turn, at most PRICE_ROUNDS times round (moving thresholds off BRAM may move products onto
+# DSPs). Layers of the same shape save the same LUTs per unit and would move all at once; stage i's
+# units cost 1 + i * PRICE_TIE times the price, so that they move one at a time.
+MAX_PRICE, PRICE_STEPS, PRICE_ROUNDS, PRICE_TIE = 4096.0, 24, 2, 1e-4
 # The cost: LUT first, then the others (FINN's units) break ties. In FINN's models more PE/SIMD all but
 # never needs fewer BRAMs or DSPs, so the LUT-cheapest plan is the one to check against a BRAM or DSP budget.
 COST = ("LUT", "BRAM_18K", "DSP", "URAM")
@@ -96,24 +101,40 @@ def _usable(inst, attrs):
         and _within_widest_word(inst)
 
 
+def _unset(node, attr):
+    return all(a.name != attr or a.s == b"auto" for a in node.attribute)
+
+
 def _res_types(node):
     """The resType values the optimizer may give a node: "dsp" as well where it is not set, or "auto",
     and the products are multiplications (not bipolar)."""
     if base_op(node.op_type) in MAC_OPS and node.op_type.endswith("_hls") and multiplies(getCustomOp(node)) and \
-            all(a.name != "resType" or a.s == b"auto" for a in node.attribute):
+            _unset(node, "resType"):
         return [{}, {"resType": "dsp"}]
     return [{}]
 
 
-def _configs(node, part):
-    """(attrs, op) for every legal, supported assignment of the node's folding attributes; "dsp" only
-    where the products would then be on DSP slices (multiplies_on_dsp: not for tiny products)."""
+def _threshold_styles(node, cost_model):
+    """The ram_style_thresholds values the optimizer may give a node: "block" as well for an MVAU with
+    thresholds where it is not set, or "auto" (LUT ROMs), and the cost model counts them (ours)."""
+    inst = getCustomOp(node)
+    if cost_model == "ours" and base_op(node.op_type) == "MVAU" and not inst.get_nodeattr("noActivation") and \
+            _unset(node, "ram_style_thresholds"):
+        return [{}, {"ram_style_thresholds": "block"}]
+    return [{}]
+
+
+def _configs(node, part, cost_model):
+    """(attrs, op) for every legal, supported assignment of the node's folding attributes and of the
+    memory and multiplier choices; "dsp" only where the products would then be on DSP slices
+    (multiplies_on_dsp: not for tiny products)."""
     axes = [a for a in FOLD_ATTRS if a in getCustomOp(node).get_nodeattr_types()]
     # parallel_window only narrows SIMD, so the candidates are the legal values with it off.
     legal = legal_values(_copy(node, {"parallel_window": 0} if "parallel_window" in axes else {}))
     axes = [a for a in axes if a in legal]
-    for values, res_type in product(product(*(legal[a] for a in axes)), _res_types(node)):
-        attrs = {**dict(zip(axes, values)), **res_type}
+    for values, res_type, thresholds in product(product(*(legal[a] for a in axes)), _res_types(node),
+                                                _threshold_styles(node, cost_model)):
+        attrs = {**dict(zip(axes, values)), **res_type, **thresholds}
         inst = _copy(node, attrs)
         if _usable(inst, attrs) and (not res_type or multiplies_on_dsp(inst, part)):
             yield attrs, inst
@@ -127,18 +148,28 @@ class Option:
     cycles: int
     resources: dict    # LAYER_RESOURCES -> estimate
     words: tuple       # ((elements, bits) of an input word, (elements, bits) of an output word)
-    price_factor: float = 1.0    # of the price of its DSPs (PRICE_TIE)
+    price_factor: float = 1.0    # of the prices of its traded units (PRICE_TIE)
 
     @property
-    def on_dsp(self):
-        """Whether this option moves a layer's products to DSP slices (resType dsp, the optimizer's choice)."""
-        return any(a.get("resType") == "dsp" for a in self.attrs.values())
+    def trades(self):
+        """The resources this option spends instead of LUTs by the optimizer's choice (TRADED): DSP where
+        it moves products to DSP slices, BRAM_18K where it moves thresholds to block RAM."""
+        attrs = self.attrs.values()
+        return {r for r, chosen in (("DSP", any(a.get("resType") == "dsp" for a in attrs)),
+                                    ("BRAM_18K", any(a.get("ram_style_thresholds") == "block" for a in attrs)))
+                if chosen}
 
-    def key(self, dsp_price=0.0):
-        """Cheapest first (COST, a DSP adding `dsp_price` LUTs), then the slowest (least parallel) option
-        among equals, which keeps the pipeline balanced."""
-        return (self.resources["LUT"] + dsp_price * self.price_factor * self.resources["DSP"],
-                *(self.resources[r] for r in COST[1:]), -self.cycles)
+    @cached_property
+    def _costs(self):
+        return (self.resources["LUT"], *(self.resources[r] for r in COST[1:]), -self.cycles)
+
+    def key(self, prices=None):
+        """Cheapest first (COST, a unit of a traded resource adding its price in `prices` to the LUTs),
+        then the slowest (least parallel) option among equals, which keeps the pipeline balanced."""
+        if not prices:
+            return self._costs
+        priced = sum(price * self.resources[r] for r, price in prices.items()) * self.price_factor
+        return (self._costs[0] + priced, *self._costs[1:])
 
 
 def _option(insts_attrs, part, cost_model):
@@ -156,7 +187,7 @@ def _depthwise_options(window, consumer, part, cost_model):
     """A depthwise window generator emits the channel group its VVAU/Pool consumes (SIMD = PE), all
     window positions at once (parallel_window) only for a VVAU that takes several (SIMD > 1). A VVAU
     taking fewer than all of them reads the window through a width converter, priced with the stage."""
-    for attrs, inst in _configs(consumer, part):
+    for attrs, inst in _configs(consumer, part, cost_model):
         window_attrs = {"SIMD": attrs["PE"]}
         if "parallel_window" in getCustomOp(window).get_nodeattr_types():
             window_attrs["parallel_window"] = int(attrs.get("SIMD", 1) > 1)
@@ -194,38 +225,39 @@ class Stage:
     def __post_init__(self):
         self._ladders = {}
 
-    def ladders(self, dsp_price):
+    def ladders(self, prices):
         """Per pair of words read and written: (cycles ascending, the cheapest option with at most that
-        many), DSPs at `dsp_price` LUTs each; with None, products stay in LUTs where the optimizer chooses."""
-        if dsp_price not in self._ladders:
+        many), the traded resources at `prices` (resource -> LUTs a unit); with None, no option trades."""
+        cached = None if prices is None else tuple(sorted(prices.items()))
+        if cached not in self._ladders:
             ladders = {}
-            options = [o for o in self.options if dsp_price is not None or not o.on_dsp]
+            options = [o for o in self.options if prices is not None or not o.trades]
             for option in sorted(options, key=lambda o: o.cycles):
                 cycles, best = ladders.setdefault(option.words, ([], []))
-                if not best or option.key(dsp_price or 0.0) < best[-1].key(dsp_price or 0.0):
+                if not best or option.key(prices) < best[-1].key(prices):
                     if cycles and cycles[-1] == option.cycles:
                         best[-1] = option
                     else:
                         cycles.append(option.cycles)
                         best.append(option)
-            self._ladders[dsp_price] = list(ladders.values())
-        return self._ladders[dsp_price]
+            self._ladders[cached] = list(ladders.values())
+        return self._ladders[cached]
 
-    def choices(self, budget_cycles, dsp_price=None):
+    def choices(self, budget_cycles, prices=None):
         """For each pair of words read and written, the cheapest option with at most `budget_cycles`."""
         found = []
-        for cycles, best in self.ladders(dsp_price):
+        for cycles, best in self.ladders(prices):
             index = bisect_right(cycles, budget_cycles) - 1
             if index >= 0:
                 found.append(best[index])
         return found
 
 
-def _cheapest_row(choices, part, outside=None, dsp_price=None):
+def _cheapest_row(choices, part, outside=None, prices=None):
     """(options, converter LUTs within the row, summed key) of the cheapest folding of a row of stages,
     given each stage's candidates, or None: dynamic programming over the word passed from one stage to
     the next. outside(k, option): LUTs of the converters between the row's k-th stage and stages of
-    other rows (whose folding is fixed), counted in the key; DSPs cost `dsp_price` LUTs."""
+    other rows (whose folding is fixed), counted in the key; traded resources cost `prices`."""
     best = {None: ((0,) * (len(COST) + 1), [], 0)}    # output word -> (summed key, options, LUTs)
     for k, candidates in enumerate(choices):
         arrivals = {}    # input word -> the cheapest way to deliver it, converter included
@@ -242,7 +274,7 @@ def _cheapest_row(choices, part, outside=None, dsp_price=None):
             if option.words[0] not in arrivals:
                 continue
             total, options, luts = arrivals[option.words[0]]
-            total = tuple(a + b for a, b in zip(total, option.key(dsp_price or 0.0)))
+            total = tuple(a + b for a, b in zip(total, option.key(prices)))
             if outside:
                 total = (total[0] + outside(k, option), *total[1:])
             out = option.words[1]
@@ -360,7 +392,8 @@ class FoldingSpace:
             elif name in followers:
                 continue
             else:
-                options = [_option([(inst, attrs)], part, cost_model) for attrs, inst in _configs(node, part)]
+                options = [_option([(inst, attrs)], part, cost_model)
+                           for attrs, inst in _configs(node, part, cost_model)]
                 names = (name,)
             if nodes[names[0]].input[0] == graph_in:
                 options = [o for o in options if o.words[0][1] <= DMA_STREAM_WIDTHS[-1]]
@@ -378,6 +411,7 @@ class FoldingSpace:
         self._edges_at = {i: [e for e in self.boundaries if i in (e.source, e.target)] for i in range(len(self.stages))}
         self._joined = [r for r, row in enumerate(self.rows) if any(self._edges_at[i] for i in row)]
         self._nodes, self._words = nodes, {}
+        self.traded = [r for r in TRADED if any(r in o.trades for stage in self.stages for o in stage.options)]
 
     def _word(self, name, attrs, index, output):
         """(elements, bits) of a node's `index`th output (or input) word when folded as `attrs`."""
@@ -414,14 +448,14 @@ class FoldingSpace:
         """The bottleneck of the fastest legal folding: some stage cannot go below it."""
         return max(min(o.cycles for o in stage.options) for stage in self.stages)
 
-    def cheapest(self, budget_cycles, dsp_price=None):
+    def cheapest(self, budget_cycles, prices=None):
         """The cheapest plan with every stage at most `budget_cycles`, or None if one cannot make it.
-        dsp_price: what a DSP costs in LUTs, where the optimizer may move products to DSPs (None: it
-        does not)."""
-        candidates = [stage.choices(budget_cycles, dsp_price) for stage in self.stages]
+        prices: what a unit of each traded resource costs in LUTs, where the optimizer may spend it
+        instead (None: it does not)."""
+        candidates = [stage.choices(budget_cycles, prices) for stage in self.stages]
         chosen, luts = {}, {}    # stage index -> option; row -> converter LUTs within it
         for r, row in enumerate(self.rows):
-            found = _cheapest_row([candidates[i] for i in row], self.part, dsp_price=dsp_price)
+            found = _cheapest_row([candidates[i] for i in row], self.part, prices=prices)
             if found is None:
                 return None
             chosen.update(zip(row, found[0]))
@@ -432,8 +466,8 @@ class FoldingSpace:
             improved = False
             for r in self._joined:
                 row, outside = self.rows[r], self._outside(self.rows[r], chosen)
-                _, _, now = _cheapest_row([[chosen[i]] for i in row], self.part, outside, dsp_price)
-                options, row_luts, total = _cheapest_row([candidates[i] for i in row], self.part, outside, dsp_price)
+                _, _, now = _cheapest_row([[chosen[i]] for i in row], self.part, outside, prices)
+                options, row_luts, total = _cheapest_row([candidates[i] for i in row], self.part, outside, prices)
                 if total < now:
                     chosen.update(zip(row, options))
                     luts[r] = row_luts
@@ -449,27 +483,35 @@ class FoldingSpace:
 
     def cheapest_within(self, budget_cycles, budget):
         """The cheapest plan with every stage at most `budget_cycles` that fits `budget` (board units),
-        or None: products in LUTs if that fits, else moved to DSPs at the lowest price in LUTs that
-        keeps the plan within the DSP budget (module docstring)."""
+        or None: without trades if that fits, else trading LUTs for DSPs and BRAM at the lowest prices
+        that keep the plan within their budgets (module docstring)."""
         plan = self.cheapest(budget_cycles)
         if plan is None or not plan.over(budget):
             return plan
-        if plan.over(budget) != ["LUT"] or not any(o.on_dsp for stage in self.stages for o in stage.options):
+        if plan.over(budget) != ["LUT"] or not self.traded:
             return None
-        free = self.cheapest(budget_cycles, 0.0)          # DSPs free: the fewest LUTs there are
-        if free.totals["LUT"] > budget["LUT"] or free.totals["DSP"] <= budget["DSP"]:
+        prices = dict.fromkeys(self.traded, 0.0)
+        free = self.cheapest(budget_cycles, prices)       # every trade free: the fewest LUTs there are
+        if free.totals["LUT"] > budget["LUT"] or not free.over(budget):
             return None if free.over(budget) else free
-        low, high, best = 0.0, MAX_DSP_PRICE, None
-        for _ in range(DSP_PRICE_STEPS):
-            price = (low + high) / 2
-            plan = self.cheapest(budget_cycles, price)
-            if plan.totals["DSP"] > budget["DSP"]:
-                low = price
-            else:
-                high = price
-                if not plan.over(budget):
-                    best = plan
-        return best
+        fitting, plan = [], free
+        for _ in range(PRICE_ROUNDS):
+            for resource in self.traded:      # the lowest price keeping it within its budget, the others' as they are
+                if plan.totals[TRADED[resource]] <= budget[TRADED[resource]]:
+                    continue
+                low, high = prices[resource], MAX_PRICE
+                for _ in range(PRICE_STEPS):
+                    prices[resource] = (low + high) / 2
+                    plan = self.cheapest(budget_cycles, prices)
+                    if plan.totals[TRADED[resource]] > budget[TRADED[resource]]:
+                        low = prices[resource]
+                    else:
+                        high = prices[resource]
+                        if not plan.over(budget):
+                            fitting.append(plan)
+                prices[resource] = high
+                plan = self.cheapest(budget_cycles, prices)
+        return min(fitting, key=lambda p: tuple(p.totals[r] for r in COST), default=None)
 
     def fastest_within(self, budget):
         """The fastest plan that fits `budget` (board units), or None if even the slowest does not."""
@@ -529,8 +571,13 @@ def optimize(model, part, clock_mhz, budget, target_fps=None, cost_model=DEFAULT
     if target_fps is None:
         plan = space.fastest_within(budget)
         if plan is None:
-            smallest = space.cheapest(max(space.budgets()))
-            raise FoldingError(f"no folding fits the budget: even the smallest needs {_overrun(smallest, budget)}")
+            slowest = max(space.budgets())
+            smallest = space.cheapest(slowest)
+            message = f"no folding fits the budget: even the smallest needs {_overrun(smallest, budget)}"
+            if space.traded and smallest.over(budget) == ["LUT"]:
+                fewest = space.cheapest(slowest, dict.fromkeys(space.traded, 0.0))
+                message += f"; trading every LUT it can for DSPs and block RAM, {_overrun(fewest, budget)}"
+            raise FoldingError(message)
     else:
         budget_cycles = max(frame_cycles(target_fps, clock_mhz), space.fastest_cycles)
         plan = space.cheapest_within(budget_cycles, budget) or space.cheapest(budget_cycles)
