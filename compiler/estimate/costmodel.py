@@ -13,8 +13,6 @@ import math
 from functools import cache
 from pathlib import Path
 
-from qonnx.core.datatype import DataType
-
 from compiler.hwops import (base_op, constants_impl, fifo_style, multiplies, multiplies_on_dsp, signed_bits,
                             threshold_stages)
 
@@ -37,10 +35,6 @@ def kernel_of(inst):
     """The kernel type our model covers for this node (MVAU, VVAU, Thresholding), or None."""
     op = base_op(inst.onnx_node.op_type)
     return op if op in KERNELS else None
-
-
-def _lane_bits(dtype):
-    return 1 if dtype == DataType["BIPOLAR"] else dtype.bitwidth()
 
 
 def _rom_bits(words, bits):
@@ -75,7 +69,7 @@ def describe(inst, part):
     if kernel == "Thresholding":
         idt = inst.get_input_datatype(0)
         stages, cw, roms = _thresholds(inst, int(idt.min()), int(idt.max()), get("NumChannels"), pe)
-        counts = {"compares": pe * stages * cw, "outputs": pe * _lane_bits(inst.get_output_datatype())}
+        counts = {"compares": pe * stages * cw, "outputs": pe * inst.get_output_datatype().bitwidth()}
     else:
         idt, wdt, adt = inst.get_input_datatype(0), inst.get_input_datatype(1), inst.get_accumulator_datatype()
         simd = get("SIMD")
@@ -83,7 +77,7 @@ def describe(inst, part):
             channels, sf, nf = get("MH"), get("MW") // simd, get("MH") // pe
         else:
             channels, sf, nf = get("Channels"), math.prod(get("Kernel")) // simd, get("Channels") // pe
-        x_bits, w_bits = _lane_bits(idt), _lane_bits(wdt)
+        x_bits, w_bits = idt.bitwidth(), wdt.bitwidth()      # a bipolar lane is one bit
         product_bits = x_bits + w_bits + 2
         acc_bits = max(signed_bits(int(adt.min()), int(adt.max())) + 1, product_bits)
         stages, cw, roms = _thresholds(inst, int(adt.min()), int(adt.max()), channels, pe)
@@ -113,7 +107,7 @@ def describe(inst, part):
                   "adders": products * acc_bits, "accumulators": pe * acc_bits, "compares": pe * stages * cw,
                   "weight_rom": _rom_bits(*weight_rom) if in_lutram else 0,
                   "input_buffer": buffer_luts,
-                  "outputs": pe * _lane_bits(inst.get_output_datatype())}
+                  "outputs": pe * inst.get_output_datatype().bitwidth()}
     thresholds_in_lutram = not roms or constants_impl(inst, part, "thresholds") == "lutram"
     counts["threshold_rom"] = sum(_rom_bits(*rom) for rom in roms) if thresholds_in_lutram else 0
     if not thresholds_in_lutram:
