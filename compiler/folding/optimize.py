@@ -50,7 +50,9 @@ MAX_SWEEPS = 8
 # LUTs, as FINN's estimate counts them) the other; likewise ram_style_thresholds "block" on an MVAU.
 FOLD_ATTRS = ("PE", "SIMD", "parallel_window")
 MAC_OPS = ("MVAU", "VVAU")
-# The resources those choices spend instead of LUTs (in the estimates' units) -> their budget's name.
+# Those choices -> the resource each spends instead of LUTs (in the estimates' units); that resource ->
+# its budget's name.
+TRADES = {("resType", "dsp"): "DSP", ("ram_style_thresholds", "block"): "BRAM_18K"}
 TRADED = {"DSP": "DSP", "BRAM_18K": "BRAM36"}
 # The search for the price of a traded unit in LUTs: between 0 and this, in this many halvings, each
 # resource in turn, at most PRICE_ROUNDS times round (moving thresholds off BRAM may move products onto
@@ -152,12 +154,9 @@ class Option:
 
     @property
     def trades(self):
-        """The resources this option spends instead of LUTs by the optimizer's choice (TRADED): DSP where
-        it moves products to DSP slices, BRAM_18K where it moves thresholds to block RAM."""
-        attrs = self.attrs.values()
-        return {r for r, chosen in (("DSP", any(a.get("resType") == "dsp" for a in attrs)),
-                                    ("BRAM_18K", any(a.get("ram_style_thresholds") == "block" for a in attrs)))
-                if chosen}
+        """The resources this option spends instead of LUTs by the optimizer's choices (TRADES)."""
+        return {resource for (attr, value), resource in TRADES.items()
+                if any(attrs.get(attr) == value for attrs in self.attrs.values())}
 
     @cached_property
     def _costs(self):
@@ -481,6 +480,10 @@ class FoldingSpace:
         floor = self.fastest_cycles
         return sorted({o.cycles for stage in self.stages for o in stage.options if o.cycles >= floor})
 
+    def fewest_luts(self, budget_cycles):
+        """The plan with every stage at most `budget_cycles` and the fewest LUTs: every trade free."""
+        return self.cheapest(budget_cycles, dict.fromkeys(self.traded, 0.0))
+
     def cheapest_within(self, budget_cycles, budget):
         """The cheapest plan with every stage at most `budget_cycles` that fits `budget` (board units),
         or None: without trades if that fits, else trading LUTs for DSPs and BRAM at the lowest prices
@@ -491,7 +494,7 @@ class FoldingSpace:
         if plan.over(budget) != ["LUT"] or not self.traded:
             return None
         prices = dict.fromkeys(self.traded, 0.0)
-        free = self.cheapest(budget_cycles, prices)       # every trade free: the fewest LUTs there are
+        free = self.fewest_luts(budget_cycles)
         if free.totals["LUT"] > budget["LUT"] or not free.over(budget):
             return None if free.over(budget) else free
         fitting, plan = [], free
@@ -575,8 +578,8 @@ def optimize(model, part, clock_mhz, budget, target_fps=None, cost_model=DEFAULT
             smallest = space.cheapest(slowest)
             message = f"no folding fits the budget: even the smallest needs {_overrun(smallest, budget)}"
             if space.traded and smallest.over(budget) == ["LUT"]:
-                fewest = space.cheapest(slowest, dict.fromkeys(space.traded, 0.0))
-                message += f"; trading every LUT it can for DSPs and block RAM, {_overrun(fewest, budget)}"
+                message += (f"; trading every LUT it can for DSPs and block RAM, "
+                            f"{_overrun(space.fewest_luts(slowest), budget)}")
             raise FoldingError(message)
     else:
         budget_cycles = max(frame_cycles(target_fps, clock_mhz), space.fastest_cycles)
