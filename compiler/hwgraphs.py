@@ -7,6 +7,8 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import qonnx_make_model
 
+from compiler.hwops import reorg_attrs
+
 
 def random_values(rng, dtype, shape):
     """Uniform random values of a FINN datatype (BIPOLAR as -1/+1), as float32 like FINN's tensors."""
@@ -68,6 +70,12 @@ def chain(*layers):
             model.set_initializer(f"{name}_{suffix}", value.astype(np.float32))
             model.set_tensor_datatype(f"{name}_{suffix}", DataType[dtype])
     return model
+
+
+def reorg(name, h, w, channels, block=2, simd=1, dt="UINT4"):
+    """A reorg (space-to-depth by `block` of an NHWC image) as chain() takes it: FINN's Shuffle node
+    that compiler.frontend.reorg makes of a SpaceToDepth."""
+    return layer("Shuffle", name, data_type=dt, SIMD=simd, **reorg_attrs(h, w, channels, block))
 
 
 def mvau(name, mw, mh, vecs=(1,), op="MVAU_hls", wdt="INT4", idt="UINT4", thresholds=None, **attrs):

@@ -150,6 +150,30 @@ def fifo_style(depth, width):
     """Where a FIFO of `depth` words of `width` bits lives: "block" (BRAM) or "distributed" (SRL/LUTRAM)."""
     return "block" if depth > SRL_FIFO_DEPTH and depth * width > SMALL_FIFO_BITS else "distributed"
 
+# A reorg (space-to-depth over NHWC, compiler/frontend/reorg.py) as FINN's Shuffle node: its transpose of
+# (N, H/b, b, W/b, b, C)
+REORG_NHWC_PERM = (0, 1, 3, 2, 4, 5)
+
+
+def reorg_attrs(h, w, channels, block):
+    """The shape attributes of a Shuffle node that reorganizes an (N=1) h x w x channels image by `block`."""
+    return dict(in_shape=[1, h, w, channels], transpose_in_shape=[1, h // block, block, w // block, block, channels],
+                perm=list(REORG_NHWC_PERM), transpose_out_shape=[1, h // block, w // block, block, block, channels],
+                out_shape=[1, h // block, w // block, block * block * channels], NumChannels=channels)
+
+
+def reorg_shape(inst):
+    """(in_h, in_w, channels, block) of a Shuffle node that is a reorg; None for any other shuffle."""
+    if tuple(inst.get_nodeattr("perm")) != REORG_NHWC_PERM:
+        return None
+    n, h, block, w, block_w, c = inst.get_nodeattr("transpose_in_shape")
+    if block != block_w \
+            or list(inst.get_nodeattr("in_shape")) != [n, h * block, w * block, c] \
+            or list(inst.get_nodeattr("out_shape")) != [n, h, w, block * block * c]:
+        return None
+    return h * block, w * block, c, block
+
+
 # The AXI DMA's stream widths: the accelerator's first input and last output word each fit the widest.
 DMA_STREAM_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
 

@@ -1,5 +1,5 @@
-"""DeepBurning-MixQ image CNNs (models.md §5) as Brevitas modules: VGG-tiny (CIFAR-10) and UltraNet
-(DAC-SDC object detection).
+"""DeepBurning-MixQ image CNNs (models.md §5) as Brevitas modules: VGG-tiny (CIFAR-10), UltraNet and
+UltraNet with its bypass (DAC-SDC object detection).
 
 MixQ's own quantizers are not Brevitas; these modules keep its layer pattern and bit widths with
 Brevitas quantizers:
@@ -17,6 +17,7 @@ hardware-friendly as they are (no faithful/hardware split).
 from brevitas.inject.enum import ScalingImplType
 from brevitas.quant import Int32Bias, Uint8ActPerTensorFloatMaxInit
 import brevitas.nn as qnn
+import torch
 from torch import nn
 
 VGG_TINY_CHANNELS = (3, 64, 64, 128, 128, 256, 256)
@@ -88,3 +89,46 @@ class UltraNet(nn.Sequential):
         layers.append(qnn.QuantConv2d(ULTRANET_CHANNELS[-1], ULTRANET_OUTPUTS, 1, weight_bit_width=weight_bits[-1],
                                       bias=True, bias_quant=Int32Bias, return_quant_tensor=True))
         super().__init__(*layers)
+
+
+def reorg(x, block=2):
+    """MixQ's ReorgLayer: each block x block patch of every channel becomes block**2 channels, output
+    channel (i * block + j) * C + c holding input channel c at patch offset (i, j): ONNX SpaceToDepth.
+    Written as its definition (Reshape, Transpose, Reshape), the pattern the flow maps to a reorg layer."""
+    n, c, h, w = x.shape
+    x = x.reshape(n, c, h // block, block, w // block, block).permute(0, 3, 5, 1, 2, 4)
+    return x.reshape(n, c * block * block, h // block, w // block)
+
+
+class UltraNetBypass(nn.Module):
+    """UltraNetBypass_FixQ, DAC-SDC 3x160x320: UltraNet whose conv 3 output (64x20x40) is also
+    reorganized to 256x10x20 and concatenated ahead of the pooled branch's convs 4-6 (64x10x20);
+    conv 7 (3x3, 320->64) and the 1x1 conv 64->36 (bias) follow. Nine convs, bitw/bita as UltraNet's.
+    MixQ quantizes the concat once, at conv 7's input (bita[7]), from floats; here, so that the concat
+    joins integers of one scale, one shared QuantReLU at bita[7] quantizes conv 6's output and
+    re-quantizes the reorganized conv 3 output (itself quantized at bita[4] for conv 4)."""
+
+    def __init__(self, weight_bits=(4,) * 9, act_bits=(8,) + (4,) * 8):
+        super().__init__()
+        n_conv = len(ULTRANET_CHANNELS)
+        if len(weight_bits) != n_conv or len(act_bits) != n_conv:
+            raise ValueError(f"UltraNetBypass has {n_conv} convs: give {n_conv} weight and {n_conv} activation "
+                             f"bit widths, got {len(weight_bits)} and {len(act_bits)}")
+        # convs 0-6 as UltraNet's; the stack's last activation (conv 6's output, bita[7]) becomes the concat's
+        stack = conv3x3_stack(ULTRANET_CHANNELS[:8], ULTRANET_POOLS, weight_bits[:7], act_bits[:8])[:-1]
+        last_pool = [i for i, m in enumerate(stack) if isinstance(m, nn.MaxPool2d)][-1]
+        self.trunk = nn.Sequential(*stack[:last_pool])          # convs 0-3, the pools after 0-2
+        self.branch = nn.Sequential(*stack[last_pool:])         # the pool after conv 3, convs 4-6
+        self.concat_quant = qnn.QuantReLU(bit_width=act_bits[7])
+        self.head = nn.Sequential(
+            qnn.QuantConv2d(4 * ULTRANET_CHANNELS[4] + ULTRANET_CHANNELS[7], ULTRANET_CHANNELS[8], 3, padding=1,
+                            weight_bit_width=weight_bits[7], bias=False),
+            nn.BatchNorm2d(ULTRANET_CHANNELS[8]),
+            qnn.QuantReLU(bit_width=act_bits[8], return_quant_tensor=True),
+            qnn.QuantConv2d(ULTRANET_CHANNELS[-1], ULTRANET_OUTPUTS, 1, weight_bit_width=weight_bits[-1],
+                            bias=True, bias_quant=Int32Bias, return_quant_tensor=True))
+
+    def forward(self, x):
+        p2 = self.trunk(x)
+        joined = torch.cat([self.concat_quant(reorg(p2)), self.concat_quant(self.branch(p2))], dim=1)
+        return self.head(joined)

@@ -90,6 +90,9 @@ _SPECS = {s.name: s for s in [
     ModelSpec("ultranet", _build("mixq", "UltraNet"), (3, 160, 320),
               "DeepBurning-MixQ UltraNet, DAC-SDC detection: 8 conv3x3 + conv1x1 64->36, bitw 4x9 "
               "bita 8,4,...", dataset="image"),
+    ModelSpec("ultranet-bypass", _build("mixq", "UltraNetBypass"), (3, 160, 320),
+              "DeepBurning-MixQ UltraNetBypass, DAC-SDC detection: UltraNet whose conv 3 output is reorganized "
+              "(space-to-depth 2x2) and concatenated before conv 7 (320->64), bitw 4x9 bita 8,4,...", dataset="image"),
     *_bnn_pynq_specs(),
 ]}
 

@@ -19,7 +19,7 @@ from compiler.hwops import dsp_packing
 from compiler.sim import CppSim
 from compiler.sim.cppsim import ap_types_include_dir
 from compiler.verify import generic_ops, run_graph, to_stream_order
-from compiler.hwgraphs import (chain, depthwise_conv, layer, mvau, random_values, sorted_thresholds, swg,
+from compiler.hwgraphs import (chain, depthwise_conv, layer, mvau, random_values, reorg, sorted_thresholds, swg,
                                tiny_cnn)
 
 BOARD = boards.get("pynq-z2")
@@ -149,6 +149,38 @@ def test_sliding_window_1d(tmp_path, ifm, k, channels, stride, simd, depthwise, 
     node = swg("swg", ifm, k, channels, stride=stride, depthwise=depthwise)
     node[2]["SIMD"] = simd
     check(chain(node), tmp_path, "UINT4", synth=synth)
+
+
+# (h, w, channels, block, simd): block 2 and 3, channel folds, SIMD = channels
+REORGS = [(4, 6, 3, 2, 1), (6, 3, 4, 3, 2), (2, 8, 8, 2, 8)]
+
+
+@pytest.mark.parametrize("h,w,channels,block,simd", REORGS)
+def test_reorg(tmp_path, h, w, channels, block, simd, synth):
+    check(chain(reorg("s2d", h, w, channels, block, simd, dt="INT4")), tmp_path, "INT4", synth=synth)
+
+
+def test_reorg_is_onnx_space_to_depth():
+    """The Shuffle our frontend makes of a reorg, on NHWC data, is ONNX's SpaceToDepth on the NCHW data."""
+    from onnx.reference import ReferenceEvaluator
+
+    h, w, channels, block = 6, 9, 5, 3
+    x = np.random.default_rng(0).normal(size=(1, channels, h, w)).astype(np.float32)
+    onnx_graph = helper.make_graph([helper.make_node("SpaceToDepth", ["x"], ["y"], blocksize=block)], "s2d",
+                                   [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+                                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    (want,) = ReferenceEvaluator(qonnx_make_model(onnx_graph)).run(None, {"x": x})
+    got = run_graph(chain(reorg("s2d", h, w, channels, block, dt="FLOAT32")), x.transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(got.transpose(0, 3, 1, 2), want)
+
+
+def test_a_shuffle_that_is_not_a_reorg_is_refused(tmp_path):
+    model = chain(layer("Shuffle", "transpose", in_shape=[1, 4, 6], transpose_in_shape=[1, 4, 6], perm=[0, 2, 1],
+                        transpose_out_shape=[1, 6, 4], out_shape=[1, 6, 4], data_type="INT4", SIMD=1, NumChannels=6))
+    model.set_tensor_datatype("t0", DataType["INT4"])
+    model = model.transform(InferDataTypes())
+    with pytest.raises(codegen.CodegenError, match=r"'transpose' \(Shuffle, perm \[0, 2, 1\].*only the space-to-depth"):
+        codegen.generate(model, tmp_path / "hls", BOARD, 100)
 
 
 def test_fmpadding(tmp_path, synth):

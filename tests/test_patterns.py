@@ -40,6 +40,23 @@ def test_three_branch_concat_forks_three_ways_and_joins(tmp_path):
     assert len(model.get_nodes_by_op_type("StreamingConcat_hls")[0].input) == 3
 
 
+def test_reorg_bypass_joins_the_pooled_branch(tmp_path):
+    """MixQ's UltraNetBypass: conv 3's output forks into a reorg (space-to-depth) and a max pool; the
+    reorganized branch, re-quantized, joins the pooled branch's conv 6 output in a concat."""
+    out, model = _build(tmp_path, "bypass")
+    (fork,) = model.get_nodes_by_op_type("DuplicateStreams_hls")
+    (shuffle,) = model.get_nodes_by_op_type("Shuffle")
+    assert shuffle.input[0] in fork.output
+    assert model.get_tensor_shape(shuffle.output[0]) == [1, 2, 4, 256]
+    requantized = model.find_consumer(shuffle.output[0])
+    while requantized.op_type.startswith("StreamingDataWidthConverter"):
+        requantized = model.find_consumer(requantized.output[0])
+    assert requantized.op_type == "Thresholding_hls"
+    assert model.find_consumer(requantized.output[0]).op_type.startswith(("StreamingConcat", "StreamingDataWidthConverter"))
+    record = json.loads((out / "verification.json").read_text())
+    assert "rtlsim" in {s["stage"] for s in record["stages"]}
+
+
 def test_2d_convs_with_pool_before_the_quantizer(tmp_path):
     out, model = _build(tmp_path, "image", board="pynq-z1")
     assert "Pool_hls" in _ops(model) and "MVAU_hls" in _ops(model)

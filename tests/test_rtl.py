@@ -363,6 +363,13 @@ def test_fmpadding(tmp_path, dims, padding, channels, simd, dtype):
     check_rtl(model, tmp_path, dtype)
 
 
+@pytest.mark.parametrize("h,w,channels,block,simd", [(4, 6, 3, 2, 1), (6, 3, 4, 3, 2), (2, 8, 8, 2, 8)])
+def test_reorg(tmp_path, h, w, channels, block, simd):
+    from compiler.hwgraphs import reorg
+
+    check_rtl(chain(reorg("s2d", h, w, channels, block, simd, dt="UINT4")), tmp_path, "UINT4")
+
+
 # ------------------------------------------------------------------------------------- Yosys syntax
 
 YOSYS_CHECK = """

@@ -18,18 +18,18 @@ from models.calibration import calibrate
 from models.errors import UserError
 from models.export import export_brevitas
 from models.imperial import ImperialConvBranch, host_features
-from models.mixq import VGGTiny, UltraNet
+from models.mixq import VGGTiny, UltraNet, UltraNetBypass, reorg
 
 OUTPUT_SHAPES = {
     "vgg10": (24,), "vgg10-w4a4": (24,), "tiny": (24,),
     "bacalhau": (24,), "bacalhau-faithful": (24,),
     "aaronnet32": (24,), "aaronnet32-faithful": (24,), "aaronnet48": (24,), "aaronnet48-faithful": (24,),
     "imperial": (128,), "imperial-full": (24,), "imperial-faithful": (24,),
-    "vggtiny": (10,), "ultranet": (36, 10, 20),
+    "vggtiny": (10,), "ultranet": (36, 10, 20), "ultranet-bypass": (36, 10, 20),
 }
 # What `make build` builds: these must export to ops the flow maps to hardware.
 HARDWARE_MODELS = ["vgg10", "vgg10-w4a4", "tiny", "bacalhau", "aaronnet32", "aaronnet48", "imperial",
-                   "vggtiny", "ultranet"]
+                   "vggtiny", "ultranet", "ultranet-bypass"]
 
 
 def _calibrated(name):
@@ -106,6 +106,58 @@ def test_ultranet_layer_shapes():
     sizes = [(160, 320), (80, 160), (40, 80), (20, 40)] + [(10, 20)] * 5
     assert [w for w, _ in convs] == [[co, ci, k, k] for ci, co, k in zip(channels, channels[1:], kernels)]
     assert [o for _, o in convs] == [[1, co, *hw] for co, hw in zip(channels[1:], sizes)]
+
+
+@pytest.mark.slow
+def test_ultranet_bypass_layers_macs_and_weights():
+    """models.md: conv 3's 64x20x40 output, reorganized to 256x10x20, joins the pooled branch (64x10x20)
+    in a 320-channel concat before conv 7 (3x3, 320->64) and the 1x1 conv 64->36."""
+    graph = exported("ultranet-bypass")
+    convs = [(graph.get_tensor_shape(n.input[1]), graph.get_tensor_shape(n.output[0]))
+             for n in graph.graph.node if n.op_type == "Conv"]
+    channels_in = (3, 16, 32, 64, 64, 64, 64, 320, 64)
+    channels_out = (16, 32, 64, 64, 64, 64, 64, 64, 36)
+    sizes = [(160, 320), (80, 160), (40, 80), (20, 40)] + [(10, 20)] * 5
+    kernels = [3] * 8 + [1]
+    assert [w for w, _ in convs] == [[co, ci, k, k] for ci, co, k in zip(channels_in, channels_out, kernels)]
+    assert [o for _, o in convs] == [[1, co, *hw] for co, hw in zip(channels_out, sizes)]
+    (concat,) = [n for n in graph.graph.node if n.op_type == "Concat"]
+    assert [graph.get_tensor_shape(t) for t in concat.input] == [[1, 256, 10, 20], [1, 64, 10, 20]]
+    # by hand: weights k*k*ci*co per conv; MACs weights * output pixels
+    weights = 432 + 4_608 + 18_432 + 36_864 + 3 * 36_864 + 184_320 + 2_304
+    macs = (432 * 51_200 + 4_608 * 12_800 + 18_432 * 3_200 + 36_864 * 800 + 3 * 36_864 * 200 + 184_320 * 200
+            + 2_304 * 200)
+    assert (weights, macs) == (357_552, 229_017_600)
+    dense = challenge_cost("ultranet-bypass")["dense"]
+    assert dense["macs"] == macs and dense["weights"] == weights
+
+
+def test_reorg_is_onnx_space_to_depth_and_mixqs_reorg():
+    from onnx import TensorProto, helper
+    from onnx.reference import ReferenceEvaluator
+    from qonnx.util.basic import qonnx_make_model
+
+    x = torch.randn(2, 5, 4, 6)
+    onnx_graph = helper.make_graph([helper.make_node("SpaceToDepth", ["x"], ["y"], blocksize=2)], "s2d",
+                                   [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+                                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    (want,) = ReferenceEvaluator(qonnx_make_model(onnx_graph)).run(None, {"x": x.numpy()})
+    np.testing.assert_array_equal(reorg(x).numpy(), want)
+    # MixQ's ReorgLayer (dacsdc/mymodel.py), step by step: the same channel order
+    b, c, h, w = x.shape
+    mixq = x.view(b, c, h // 2, 2, w // 2, 2).transpose(3, 4).contiguous()
+    mixq = mixq.view(b, c, h // 2 * w // 2, 4).transpose(2, 3).contiguous()
+    mixq = mixq.view(b, c, 4, h // 2, w // 2).transpose(1, 2).contiguous().view(b, 4 * c, h // 2, w // 2)
+    assert torch.equal(reorg(x), mixq)
+
+
+def test_ultranet_bypass_bit_widths_are_per_layer():
+    net = UltraNetBypass(weight_bits=(8, 4, 4, 4, 4, 4, 4, 4, 8), act_bits=(8, 4, 4, 4, 3, 4, 4, 5, 4))
+    assert _bit_widths(net, "weight") == [8, 4, 4, 4, 4, 4, 4, 4, 8]
+    # the image input, convs 0-5's outputs (conv 3's at bita[4]), the concat's (bita[7]), conv 7's
+    assert _bit_widths(net, "act") == [8, 4, 4, 4, 3, 4, 4, 5, 4]
+    with pytest.raises(ValueError, match="9 convs"):
+        UltraNetBypass(weight_bits=(4,) * 8)
 
 
 # ---------------------------------------------------------------------------------------------

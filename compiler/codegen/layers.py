@@ -393,6 +393,23 @@ def _concat(model, node, inst, board):
     return Kernel("concat.hpp", "dfk::concat", f"out, frames, {ins}", config)
 
 
+def reorg_shape(inst):
+    """hwops.reorg_shape of a Shuffle node; a CodegenError for any other shuffle (no kernel for it)."""
+    shape = hwops.reorg_shape(inst)
+    if shape is None:
+        raise CodegenError(f"node '{inst.onnx_node.name}' (Shuffle, perm {list(inst.get_nodeattr('perm'))} of "
+                           f"{list(inst.get_nodeattr('transpose_in_shape'))}) is not a reorg: our library implements "
+                           f"only the space-to-depth shuffle (perm {list(hwops.REORG_NHWC_PERM)})")
+    return shape
+
+
+def _reorg(model, node, inst, board):
+    h, w, channels, block = reorg_shape(inst)
+    config = [const("IN_H", h), const("IN_W", w), const("BLOCK", block), const("CF", channels // inst.get_nodeattr("SIMD")),
+              typedef("word_t", f"ap_uint<{inst.get_instream_width()}>")]
+    return Kernel("reorg.hpp", "dfk::reorg", "in, out, frames", config)
+
+
 def _label_select(model, node, inst, board):
     config = [const("LABELS", inst.get_nodeattr("Labels")), const("PE", inst.get_nodeattr("PE")),
               const("K", inst.get_nodeattr("K")), const("VECTORS", int(np.prod(inst.get_nodeattr("numInputVectors")))),
@@ -422,6 +439,7 @@ _DESCRIBERS = {
     "DuplicateStreams": _duplicate_streams,
     "StreamingConcat": _concat,
     "StreamingDataWidthConverter": _data_width_converter,
+    "Shuffle": _reorg,
 }
 SUPPORTED_OPS = sorted(_DESCRIBERS)
 

@@ -20,7 +20,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from compiler.codegen import dma_stream_width, streams
 from compiler.codegen.layers import (CodegenError, channel_thresholds, constants_impl, covering_type, integers,
-                                     mvau_operands, window_producer_simd_must_match)
+                                     mvau_operands, reorg_shape, window_producer_simd_must_match)
 from compiler.estimate.cycles import layer_cycles, window_buffer_words
 from compiler.hwops import base_op, dsp_packing, fifo_style, signed_bits, threshold_stages
 
@@ -467,6 +467,14 @@ def _data_width_converter(model, node, inst):
                     cycles=layer_cycles(inst))
 
 
+def _reorg(model, node, inst):
+    _, w, channels, block = reorg_shape(inst)
+    return RtlLayer(node.name, node.op_type, "reorg", dict(
+        IN_W=w, CF=channels // inst.get_nodeattr("SIMD"), BLOCK=block, WIDTH=inst.get_instream_width()),
+        _single_stream(model, node, inst), {**_axis("s_axis"), **_axis("m_axis")},
+        cycles=layer_cycles(inst))
+
+
 def _fmpadding(model, node, inst):
     (h, w), (top, left, bottom, right) = inst.get_nodeattr("ImgDim"), inst.get_nodeattr("Padding")
     channels, simd = inst.get_nodeattr("NumChannels"), inst.get_nodeattr("SIMD")
@@ -492,6 +500,7 @@ _DESCRIBERS = {
     "ElementwiseMul": _elementwise,
     "DuplicateStreams": _duplicate_streams,
     "StreamingConcat": _concat,
+    "Shuffle": _reorg,
     "LabelSelect": _label_select,
     "StreamingDataWidthConverter": _data_width_converter,
     "FMPadding": _fmpadding,

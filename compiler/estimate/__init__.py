@@ -19,7 +19,7 @@ from finn.util.fpgadataflow import is_fpgadataflow_node, is_hls_node, is_rtl_nod
 from compiler.estimate import costmodel
 from compiler.estimate.cycles import layer_cycles
 from compiler.fileio import write_json
-from compiler.hwops import dsp_slices, fifo_depth, fifo_style
+from compiler.hwops import dsp_slices, fifo_depth, fifo_style, reorg_shape
 
 LAYER_RESOURCES = ("LUT", "BRAM_18K", "URAM", "DSP")
 COST_MODELS = ("ours", "finn")
@@ -35,8 +35,10 @@ def _check_graph(model):
         raise ValueError("estimates need a dataflow graph; this one has no nodes")
     # FINN's estimators sit in the _hls/_rtl classes (the generic MVAU has no LUT/DSP model, the generic
     # ConvolutionInputGenerator reports 0 cycles) and dataflow_performance skips everything else.
+    # (A Shuffle stays generic: FINN specializes only its Inner/OuterShuffle decomposition; our reorg
+    # kernel implements it whole, and our estimate counts it, reorg_resources.)
     others = [f"{n.name} ({n.op_type})" for n in model.graph.node
-              if not (is_fpgadataflow_node(n) and (is_hls_node(n) or is_rtl_node(n)))]
+              if not (is_fpgadataflow_node(n) and (is_hls_node(n) or is_rtl_node(n) or n.op_type == "Shuffle"))]
     if others:
         raise ValueError("estimates need a dataflow graph of specialized HW nodes (_hls/_rtl, after "
                          f"SpecializeLayers); these are not: {', '.join(others)}")
@@ -58,14 +60,26 @@ def fifo_estimates(model):
             if tensor == graph_in:
                 continue
             depth, width = fifo_depth(inst, port), inst.get_instream_width(port)
-            style = fifo_style(depth, width)
-            if style == "block":
-                resources = {"LUT": 30, "BRAM_18K": math.ceil(width / BRAM18_WIDTH) * math.ceil(depth / BRAM18_WORDS)}
-            else:
-                resources = {"LUT": width * math.ceil(depth / 64) + 10, "BRAM_18K": 0}
-            fifos.append({"tensor": tensor, "consumer": node.name, "depth": depth, "width": width, "style": style,
-                          **resources, "URAM": 0, "DSP": 0})
+            fifos.append({"tensor": tensor, "consumer": node.name, "depth": depth, "width": width,
+                          "style": fifo_style(depth, width), **buffer_resources(depth, width), "URAM": 0, "DSP": 0})
     return fifos
+
+
+def buffer_resources(depth, width):
+    """LUT and BRAM_18K of a buffer of `depth` words of `width` bits (a FIFO, the reorg's rows), placed by
+    fifo_style: in block RAM, BRAM18s of 512 x 36; else a LUT per bit per 64 words (LUTRAM); plus control."""
+    if fifo_style(depth, width) == "block":
+        return {"LUT": 30, "BRAM_18K": math.ceil(width / BRAM18_WIDTH) * math.ceil(depth / BRAM18_WORDS)}
+    return {"LUT": width * math.ceil(depth / 64) + 10, "BRAM_18K": 0}
+
+
+def reorg_resources(inst):
+    """Our estimate of a reorg (kernels/reorg.hpp, rtl/reorg.sv), which FINN's generic Shuffle does not
+    estimate: its buffer of BLOCK-1 rows; None for any other node."""
+    if inst.onnx_node.op_type != "Shuffle" or reorg_shape(inst) is None:
+        return None
+    _, w, channels, block = reorg_shape(inst)
+    return buffer_resources((block - 1) * w * channels // inst.get_nodeattr("SIMD"), inst.get_instream_width())
 
 
 def layer_estimate(inst, part, cost_model=DEFAULT_COST_MODEL, beside=False):
@@ -78,6 +92,7 @@ def layer_estimate(inst, part, cost_model=DEFAULT_COST_MODEL, beside=False):
     # FINN's models return fractions for some ops; a part of a LUT or BRAM is a whole one.
     layer.update({r: math.ceil(resources[r]) for r in LAYER_RESOURCES})
     layer.update(finn_LUT=layer["LUT"], finn_BRAM_18K=layer["BRAM_18K"])
+    layer.update(reorg_resources(inst) or {})     # FINN has no model of it (0): ours, whichever model counts
     ours = costmodel.layer_cost(inst, part) if cost_model == "ours" or beside else None
     if ours:
         if beside:

@@ -10,7 +10,7 @@ label select, width converter), ours is the one that holds for our hardware.
 import math
 from functools import lru_cache
 
-from compiler.hwops import base_op
+from compiler.hwops import base_op, reorg_shape
 
 
 def pow2_at_least(n):
@@ -74,4 +74,7 @@ def layer_cycles(inst):
         if get("parallel_window"):
             return ih * iw * cf
         return sliding_window_cycles(ih, iw, kh, kw, sh, sw, dh, dw, oh, ow, cf, bool(get("depthwise")))
+    if op == "Shuffle" and reorg_shape(inst) is not None:     # kernels/reorg.hpp: buffer B-1 rows, emit B
+        h, w, channels, block = reorg_shape(inst)
+        return h // block * (2 * block - 1) * w * (channels // get("SIMD"))
     return int(inst.get_exp_cycles())

@@ -14,10 +14,13 @@ from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.transformation.insert_topk import InsertTopK
 from qonnx.util.cleanup import cleanup_model
 
+from compiler.frontend.reorg import (
+    InferReorgLayer, MergeIdenticalForkedTransposes, SpaceToDepthFromReshapeTranspose, scalar_linear_past_invariants,
+)
 from compiler.frontend.workarounds import (
     BypassOrderPreservingTransposeBeforeFlatten, Change3DTo4DTensorsAcrossConcat, ConstantChannelsOfZeroGammaBatchNorm,
     ConvBiasQuantParamsAsVectors,
-    InferThresholdingLayerWithBipolar, MakeGraphInputNHWC, MinimizeWeightBitWidthKeepingBipolar, PadMaxPoolDilationsTo2D, SnapIntegerBiases,
+    InferThresholdingLayerWithBipolar, MakeGraphInputNHWC, MoveLinearPastForkKeepingShapes, MinimizeWeightBitWidthKeepingBipolar, PadMaxPoolDilationsTo2D, SnapIntegerBiases,
     XnorPopcountAccumulatorsUnsigned,
 )
 from models import progress
@@ -149,13 +152,17 @@ def streamline(model):
         AbsorbTransposeIntoMultiThreshold,
     )
     from finn.transformation.streamline.reorder import (
-        MakeMaxPoolNHWC, MoveMaxPoolPastMultiThreshold, MoveMulPastAdd, MoveScalarLinearPastInvariants,
+        MakeMaxPoolNHWC, MoveMaxPoolPastMultiThreshold, MoveMulPastAdd,
     )
     from finn.transformation.streamline.streamline_plus import StreamlinePlus
     from qonnx.transformation.bipolar_to_xnor import ConvertBipolarMatMulToXnorPopcount
     from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
     transforms = [
+        # a reorg (MixQ's bypass) as one node, the scale at its fork copied into each branch and past it
+        SpaceToDepthFromReshapeTranspose(),
+        MoveLinearPastForkKeepingShapes(),
+        scalar_linear_past_invariants(),
         ConstantChannelsOfZeroGammaBatchNorm(),
         # conv -> BN -> MaxPool -> quantizer (MixQ's layer order): a quantizer is monotone, so it
         # commutes with max; moved before the pool, it absorbs the BN's per-channel float affine.
@@ -164,10 +171,12 @@ def streamline(model):
         Streamline(),
         LowerConvsToMatMul(),
         MakeMaxPoolNHWC(),
+        InferReorgLayer(),
+        MergeIdenticalForkedTransposes(),
         AbsorbTransposeIntoMultiThreshold(),
         MakeMaxPoolNHWC(),
         AbsorbConsecutiveTransposes(),
-        MoveScalarLinearPastInvariants(),
+        scalar_linear_past_invariants(),
         Streamline(),
         # BIPOLAR x BIPOLAR MatMuls become XNOR popcounts over BINARY (0/1) streams, as in FINN's own
         # streamlining: the correction (2 * popcount - MW) is streamlined into the next thresholds.
