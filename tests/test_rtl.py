@@ -389,7 +389,7 @@ for rtl_dir in sys.argv[2:]:
 def library_models():
     """Small graphs that together use every module of the library (and the distinct generate branches
     of the width converter), each with its input datatype."""
-    from compiler.hwgraphs import fork_join, layer, swg, vvau
+    from compiler.hwgraphs import fork_join, layer, reorg, swg, vvau
 
     rng = np.random.default_rng(14)
     conv = chain(swg("swg", 10, 3, 2),
@@ -431,8 +431,10 @@ def library_models():
     branches = fork_join(shape, "INT4", ["UINT2", None, None], "StreamingConcat_hls", pe=2, SIMD=2,
                          ChannelsPerStream=[4, 4, 4], inputDataTypes=["UINT2", "INT4", "INT4"],
                          numInputVectors=shape[:-1])
+    space_to_depth = chain(reorg("s2d", 4, 4, 4, block=2, simd=2, dt="UINT4"))
     return {"conv": (conv, "UINT4"), "parallel": (parallel, "UINT4"), "depthwise": (depthwise, "INT4"),
-            "pooling": (pooling, "INT4"), "residual": (residual, "UINT4"), "branches": (branches, "INT4")}
+            "pooling": (pooling, "INT4"), "residual": (residual, "UINT4"), "branches": (branches, "INT4"),
+            "space_to_depth": (space_to_depth, "UINT4")}
 
 
 def test_yosys_reads_every_module(tmp_path):

@@ -74,13 +74,43 @@ class MergeIdenticalForkedTransposes(Transformation):
         return model, False
 
 
-def scalar_linear_past_invariants():
+class CopyLinearAtReorgFork(Transformation):
+    """A Mul or Add by a constant whose output feeds a SpaceToDepth and other consumers becomes one copy
+    per consumer, so that the reorg's copy can move past it. (finn-plus' MoveMulPastFork does this for
+    every fork but leaves the copies unshaped, and InferShapes then fails in a MaxPoolNHWC beside the
+    reorg: "cannot unpack non-iterable NoneType object".) Other forks are left to StreamlinePlus."""
+
+    def apply(self, model):
+        for node in model.graph.node:
+            consumers = model.find_consumers(node.output[0])
+            if node.op_type not in ("Mul", "Add") or len(consumers) < 2 \
+                    or not any(c.op_type == "SpaceToDepth" for c in consumers) \
+                    or model.get_initializer(node.input[1]) is None:
+                continue
+            shape, dtype = model.get_tensor_shape(node.output[0]), model.get_tensor_datatype(node.output[0])
+            index = list(model.graph.node).index(node)
+            for consumer in consumers[1:]:
+                copy_out = model.make_new_valueinfo_name()
+                param = model.make_new_valueinfo_name()
+                model.set_initializer(param, model.get_initializer(node.input[1]))
+                model.graph.node.insert(index + 1, helper.make_node(node.op_type, [node.input[0], param], [copy_out]))
+                model.set_tensor_shape(copy_out, shape)
+                model.set_tensor_datatype(copy_out, dtype)
+                consumer.input[:] = [copy_out if t == node.output[0] else t for t in consumer.input]
+            return model, True
+        return model, False
+
+
+def scalar_linear_past_invariants(reorg_only=False):
     """FINN's MoveScalarLinearPastInvariants, with the reorg (SpaceToDepth, then Shuffle) among the
-    invariants: it moves elements, so a scalar Mul or Add commutes with it."""
+    invariants: it moves elements, so a scalar Mul or Add commutes with it. `reorg_only` moves scalars
+    past reorgs alone, for use before the rest of streamlining (whose order other models rely on)."""
     from finn.transformation.streamline.reorder import MoveScalarLinearPastInvariants
 
+    reorgs = {"SpaceToDepth", "Shuffle"}
+
     class MoveScalarLinearPastInvariantsAndReorg(MoveScalarLinearPastInvariants):
-        SUPPORTED_INVARIANTS = MoveScalarLinearPastInvariants.SUPPORTED_INVARIANTS | {"SpaceToDepth", "Shuffle"}
+        SUPPORTED_INVARIANTS = reorgs if reorg_only else MoveScalarLinearPastInvariants.SUPPORTED_INVARIANTS | reorgs
 
     return MoveScalarLinearPastInvariantsAndReorg()
 

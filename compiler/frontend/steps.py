@@ -15,12 +15,13 @@ from qonnx.transformation.insert_topk import InsertTopK
 from qonnx.util.cleanup import cleanup_model
 
 from compiler.frontend.reorg import (
-    InferReorgLayer, MergeIdenticalForkedTransposes, SpaceToDepthFromReshapeTranspose, scalar_linear_past_invariants,
+    CopyLinearAtReorgFork, InferReorgLayer, MergeIdenticalForkedTransposes, SpaceToDepthFromReshapeTranspose,
+    scalar_linear_past_invariants,
 )
 from compiler.frontend.workarounds import (
     BypassOrderPreservingTransposeBeforeFlatten, Change3DTo4DTensorsAcrossConcat, ConstantChannelsOfZeroGammaBatchNorm,
     ConvBiasQuantParamsAsVectors,
-    InferThresholdingLayerWithBipolar, MakeGraphInputNHWC, MoveLinearPastForkKeepingShapes, MinimizeWeightBitWidthKeepingBipolar, PadMaxPoolDilationsTo2D, SnapIntegerBiases,
+    InferThresholdingLayerWithBipolar, MakeGraphInputNHWC, MinimizeWeightBitWidthKeepingBipolar, PadMaxPoolDilationsTo2D, SnapIntegerBiases,
     XnorPopcountAccumulatorsUnsigned,
 )
 from models import progress
@@ -161,8 +162,8 @@ def streamline(model):
     transforms = [
         # a reorg (MixQ's bypass) as one node, the scale at its fork copied into each branch and past it
         SpaceToDepthFromReshapeTranspose(),
-        MoveLinearPastForkKeepingShapes(),
-        scalar_linear_past_invariants(),
+        CopyLinearAtReorgFork(),
+        scalar_linear_past_invariants(reorg_only=True),
         ConstantChannelsOfZeroGammaBatchNorm(),
         # conv -> BN -> MaxPool -> quantizer (MixQ's layer order): a quantizer is monotone, so it
         # commutes with max; moved before the pool, it absorbs the BN's per-channel float affine.

@@ -224,29 +224,3 @@ class ConstantChannelsOfZeroGammaBatchNorm(Transformation):
             for name, value, identity in zip(bn.input[1:5], (gamma, beta, mean, var), (1.0, 0.0, 0.0, 1.0 - eps)):
                 model.set_initializer(name, np.where(zero, identity, value).astype(value.dtype))
         return model, False
-
-
-class MoveLinearPastForkKeepingShapes(Transformation):
-    """finn-plus' MoveMulPastFork/MoveAddPastFork give each copy's output no shape, so where a branch
-    starts with a FINN custom op (a MaxPoolNHWC beside a reorg) InferShapes fails with "cannot unpack
-    non-iterable NoneType object" in maxpoolnhwc.py. The same rewrite (a Mul or Add by a constant at a
-    fork becomes one copy per consumer), with each copy's output shaped like the original's."""
-
-    def apply(self, model):
-        for node in model.graph.node:
-            consumers = model.find_consumers(node.output[0])
-            if node.op_type not in ("Mul", "Add") or len(consumers) < 2 or model.get_initializer(node.input[1]) is None \
-                    or any(t in model.graph.output for t in node.output):
-                continue
-            shape, dtype = model.get_tensor_shape(node.output[0]), model.get_tensor_datatype(node.output[0])
-            index = list(model.graph.node).index(node)
-            for consumer in consumers[1:]:
-                copy_out = model.make_new_valueinfo_name()
-                param = model.make_new_valueinfo_name()
-                model.set_initializer(param, model.get_initializer(node.input[1]))
-                model.graph.node.insert(index + 1, helper.make_node(node.op_type, [node.input[0], param], [copy_out]))
-                model.set_tensor_shape(copy_out, shape)
-                model.set_tensor_datatype(copy_out, dtype)
-                consumer.input[:] = [copy_out if t == node.output[0] else t for t in consumer.input]
-            return model, True
-        return model, False
