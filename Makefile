@@ -1,10 +1,13 @@
 # Brevitas model -> streaming dataflow accelerator. Every target sets up .venv itself.
 #   make build [MODEL=vgg10] [BOARD=pynq-z2] [FOLDING=f.json | TARGET_FPS=N|max] [MAX_RESOURCES=LUT=50000,...]
-#              [DATA=x.hdf5] [CKPT=x.pt] [INPUT_SHAPE=2,1024] [FRAMES=16] [CLOCK_MHZ=...] [OUT=build/dir]
+#              [DATA=x.hdf5] [CKPT=x.pt] [BITS=bits.json] [INPUT_SHAPE=2,1024] [FRAMES=16] [CLOCK_MHZ=...] [OUT=build/dir]
 #              [FIFO_SIZING=1|0] [RTLSIM_FRAMES=5] [SYNTH_FRAMES=2] [SYNTH=auto|1|0] [COST_MODEL=finn|ours]
 #              [CONFIG=build.json|.yaml: options as in a build's build_config.json; variables given win]
 #   make rtlsim [MODEL=... BOARD=... | OUT=build/dir] [FRAMES=N] [DATA=x.hdf5]: the built RTL in Verilator again
-#   make train [MODEL=vgg10] [DATA=x.hdf5] [OUT=out.pt] [RECIPE=seed|quick]
+#   make train [MODEL=vgg10] [DATA=x.hdf5] [OUT=out.pt] [RECIPE=seed|quick] [BITS=bits.json]
+#   make search [MODEL=vgg10] [BOARD=pynq-z2] [TARGET_FPS=10000] [CD=3e-5] [DATA=x.hdf5] [WEIGHT_BITS=2,4,6,8]
+#              [ACT_BITS=2,4,6,8] [EPOCHS=1] [MAX_BATCHES=300] [OUT=search/MODEL-BOARD]: mixed-precision search
+#              (MixQ's, with the folding optimizer's cost) -> OUT/bits.json (BITS= of train and build), search.png
 #   make finetune MODEL=aaronnet32 CKPT=published.pth [DATA=x.hdf5] [OUT=x.pt]: a few epochs of QAT from given
 #              weights (a team's file: imported, the hardware variant's added quantizers calibrated)
 #   make prune SCHEDULE=bacalhau|aaronnet|imperial [MODEL=vgg10] [STEPS=N] [CKPT=in.pt] [DATA=x.hdf5] [OUT=out.pt]
@@ -40,7 +43,7 @@ FRAMES ?= 16
 # `--option="$(VAR)"` if VAR was given (command line or environment), not the default above
 given = $(if $(filter file,$(origin $(1))),,$(2)="$($(1))")
 
-.PHONY: venv build rtlsim bitstream calibrate test train finetune prune eval cost import sweep verify-dataset bench boards clean
+.PHONY: venv build rtlsim bitstream calibrate test train search finetune prune eval cost import sweep verify-dataset bench boards clean
 
 venv: $(STAMP)
 
@@ -59,7 +62,7 @@ $(STAMP): requirements/base.txt requirements/finn.txt pyproject.toml
 build: $(STAMP)
 	$(DFA) build --config="$(CONFIG)" $(call given,MODEL,--model) $(call given,BOARD,--board) $(call given,FRAMES,--frames) \
 	  --folding="$(FOLDING)" --target-fps="$(TARGET_FPS)" --max-resources="$(MAX_RESOURCES)" \
-	  --data="$(DATA)" --ckpt="$(CKPT)" --input-shape="$(INPUT_SHAPE)" --clock-mhz="$(CLOCK_MHZ)" --out="$(OUT)" \
+	  --data="$(DATA)" --ckpt="$(CKPT)" --bits="$(BITS)" --input-shape="$(INPUT_SHAPE)" --clock-mhz="$(CLOCK_MHZ)" --out="$(OUT)" \
 	  --cost-model="$(COST_MODEL)" --fifo-sizing="$(FIFO_SIZING)" --rtlsim-frames="$(RTLSIM_FRAMES)" --synth-frames="$(SYNTH_FRAMES)" --synth="$(SYNTH)" $(if $(V),-v)
 
 # The built RTL in Verilator again, on more frames (FRAMES=) or on a dataset (DATA=): exact against cppsim.
@@ -88,7 +91,13 @@ test: $(STAMP)
 train: $(STAMP)
 	$(if $(CKPT),$(error CKPT= is weights read, everywhere; make train writes its checkpoint to OUT=))
 	$(DFA) train --model "$(MODEL)" $(if $(DATA),--data "$(DATA)") $(if $(OUT),--out "$(OUT)") \
-	  $(if $(RECIPE),--recipe "$(RECIPE)") $(if $(V),-v)
+	  $(if $(RECIPE),--recipe "$(RECIPE)") $(if $(BITS),--bits "$(BITS)") $(if $(V),-v)
+
+# Per-layer bit widths searched with the hardware cost in the loss; synthetic data unless DATA= is given.
+search: $(STAMP)
+	$(DFA) search --model "$(MODEL)" --board "$(BOARD)" $(if $(TARGET_FPS),--target-fps "$(TARGET_FPS)") $(if $(CD),--cd "$(CD)") \
+	  $(if $(DATA),--data "$(DATA)") $(if $(WEIGHT_BITS),--weight-bits "$(WEIGHT_BITS)") $(if $(ACT_BITS),--act-bits "$(ACT_BITS)") \
+	  $(if $(EPOCHS),--epochs "$(EPOCHS)") $(if $(MAX_BATCHES),--max-batches "$(MAX_BATCHES)") $(if $(OUT),--out "$(OUT)") $(if $(V),-v)
 
 # A few epochs of QAT from CKPT= (e.g. a team's published weights, imported into MODEL's hardware variant)
 finetune: $(STAMP)

@@ -12,7 +12,7 @@ def _build(args):
     from compiler.flow import BuildConfig, read_config_file, run_build
 
     given = dict(model=args.model, board=args.board, out_dir=args.out, folding=args.folding,
-                 target_fps=args.target_fps, data=args.data, ckpt=args.ckpt, input_shape=args.input_shape,
+                 target_fps=args.target_fps, data=args.data, ckpt=args.ckpt, bits=args.bits, input_shape=args.input_shape,
                  frames=args.frames, clock_mhz=args.clock_mhz, folding_strategy=args.folding_strategy,
                  max_resources=args.max_resources, cost_model=args.cost_model,
                  fifo_sizing=None if args.fifo_sizing is None else _switch(args.fifo_sizing, "FIFO_SIZING"),
@@ -90,6 +90,8 @@ def main(argv=None):
                             "default) or ours (our kernels, fitted to Yosys)")
     build.add_argument("--data", type=_empty_to_none, help="RadioML 2018.01A HDF5 (default: synthetic data)")
     build.add_argument("--ckpt", type=_empty_to_none, help="trained weights (default: train briefly first)")
+    build.add_argument("--bits", type=_empty_to_none,
+                       help="per-layer bit widths of a registry model (the file make search writes)")
     build.add_argument("--input-shape", type=_empty_to_none, help="one frame's shape for ONNX/Python models, e.g. 2,1024")
     build.add_argument("--frames", type=_empty_to_none, help="verification frames (default 16)")
     build.add_argument("--clock-mhz", type=_empty_to_none, help="default: the board's clock")

@@ -3,6 +3,7 @@
     dfa build|rtlsim|folding|boards ...   the accelerator flow (python -m compiler)
     dfa bitstream ...                     Vitis HLS / Vivado, where installed (python -m compiler.board)
     dfa sweep|verify-dataset ...          many builds / a whole test split on Ray (compiler.sweep, .dataset)
+    dfa search ...                        mixed-precision search: per-layer bit widths (compiler.search)
     dfa train|prune|eval|cost|import ...  the models (python -m models.<module>)
 
 Everywhere: MODEL is a registry name or a file, CKPT= / --ckpt is weights read, OUT= / --out is
@@ -17,6 +18,7 @@ COMMANDS = {
     "folding": ("compiler.__main__", True), "boards": ("compiler.__main__", True),
     "bitstream": ("compiler.board.__main__", True),
     "sweep": ("compiler.sweep", False), "verify-dataset": ("compiler.dataset", False),
+    "search": ("compiler.search", False),
     "train": ("models.train", False), "prune": ("models.prune", False), "eval": ("models.evaluate", False),
     "cost": ("models.cost", False), "import": ("models.importer", False),
 }

@@ -63,6 +63,7 @@ class BuildConfig:
     target_fps: float | str | None = None  # or a frame rate for automatic folding ("max": the fastest that fits)
     data: Path | None = None             # RadioML HDF5 (default: synthetic)
     ckpt: Path | None = None             # trained weights (default: a short training run)
+    bits: Path | None = None             # per-layer bit widths of a registry model (make search's file)
     input_shape: tuple | str | None = None   # one frame, for ONNX/Python models that do not say
     frames: int | str = DEFAULT_FRAMES   # verification frames
     clock_mhz: float | str | None = None   # default: the board's
@@ -98,8 +99,9 @@ class BuildConfig:
         self.input_shape = parse_shape(self.input_shape)
         if self.folding and self.target_fps:
             raise BuildError("give either FOLDING (a folding file) or TARGET_FPS, not both")
-        self.folding, self.data, self.ckpt = (_existing_file(value, name) for value, name in
-                                              ((self.folding, "FOLDING"), (self.data, "DATA"), (self.ckpt, "CKPT")))
+        self.folding, self.data, self.ckpt, self.bits = (
+            _existing_file(value, name) for value, name in
+            ((self.folding, "FOLDING"), (self.data, "DATA"), (self.ckpt, "CKPT"), (self.bits, "BITS")))
         if self.folding_strategy not in FOLDING_STRATEGIES:
             raise BuildError(f"unknown folding strategy '{self.folding_strategy}'; the strategies are: "
                              f"{', '.join(FOLDING_STRATEGIES)}")
@@ -109,7 +111,8 @@ class BuildConfig:
             raise BuildError(f"COST_MODEL={self.cost_model}: expected finn (FINN's model of FINN's kernels; the "
                              "default) or ours (our kernels' resources, fitted to Yosys)")
         if self.out_dir is None:
-            self.out_dir = Path("build") / f"{Path(self.model.split(':')[0]).stem}-{boards.canonical(self.board)}"
+            widths = f"-{self.bits.stem}" if self.bits else ""
+            self.out_dir = Path("build") / f"{Path(self.model.split(':')[0]).stem}{widths}-{boards.canonical(self.board)}"
         self.out_dir = Path(self.out_dir)
 
 

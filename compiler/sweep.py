@@ -71,7 +71,7 @@ def read_sweep(path):
 def folder_name(options, varying):
     """A readable folder name of one configuration: the values of the `varying` options (those the
     file gives lists of), in the file's order; files by their stem."""
-    parts = [Path(str(options[k]).split(":")[0]).stem if k in ("model", "ckpt", "data", "folding") else str(options[k])
+    parts = [Path(str(options[k]).split(":")[0]).stem if k in ("model", "ckpt", "bits", "data", "folding") else str(options[k])
              for k in varying]
     return "-".join(parts).replace("/", "_") or "build"
 

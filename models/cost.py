@@ -172,7 +172,7 @@ def format_table(name, cost):
 def model_cost(ref, checkpoint=None, input_shape=None):
     """Cost of a registry model, a .onnx file or file.py:function (as `make build` takes them), with
     trained weights from `checkpoint` or else a seeded fresh initialization."""
-    source = load_source(SimpleNamespace(model=ref, input_shape=input_shape))
+    source = load_source(SimpleNamespace(model=ref, input_shape=input_shape, bits=None))
     if source.onnx_path or checkpoint:
         graph = source.export(checkpoint)
     else:

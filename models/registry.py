@@ -25,9 +25,10 @@ class ModelSpec:
 
 
 def _build(module, cls, **kwargs):
-    """A builder that imports its module only when called (Brevitas imports are slow)."""
-    def build():
-        return getattr(importlib.import_module(f"models.{module}"), cls)(**kwargs)
+    """A builder that imports its module only when called (Brevitas imports are slow); keyword arguments
+    given to it override those of the spec (per-layer bit widths: models/bits.py)."""
+    def build(**overrides):
+        return getattr(importlib.import_module(f"models.{module}"), cls)(**{**kwargs, **overrides})
     return build
 
 

@@ -256,8 +256,13 @@ def _from_onnx(path, input_shape):
 
 
 def load_source(config):
-    """The Source of config.model; config.input_shape is a tuple (see parse_shape) or None."""
+    """The Source of config.model; config.input_shape is a tuple (see parse_shape) or None; config.bits a
+    bits file (models/bits.py) or None."""
     ref, input_shape = config.model, parse_shape(config.input_shape)
+    bits = config.bits
+    if bits and (ref.endswith(".onnx") or ".py:" in ref):
+        raise SourceError(f"BITS={bits} sets the bit widths of a registry model; MODEL={ref} is a file, whose "
+                          "widths are its own")
     if ref.endswith(".onnx"):
         return _from_onnx(ref, input_shape)
     if ".py:" in ref:
@@ -265,6 +270,10 @@ def load_source(config):
     import models
 
     spec = models.get(ref)
+    if bits:
+        from models.bits import with_bits
+
+        spec = with_bits(spec, bits)
     notes = ()
     if input_shape:
         input_shape, note = frame_shape(input_shape, lambda frame: frame == tuple(spec.input_shape), "INPUT_SHAPE")
@@ -273,4 +282,4 @@ def load_source(config):
         raise SourceError(f"INPUT_SHAPE={_shown(input_shape)} contradicts model '{spec.name}', which takes frames of "
                           f"shape {_shown(spec.input_shape)}: leave INPUT_SHAPE out for registry models")
     return Source(key=spec.name, input_shape=tuple(spec.input_shape), topk=spec.topk, spec=spec,
-                  build_module=spec.build, notes=notes)
+                  build_module=spec.build, files=(Path(bits),) if bits else (), notes=notes)

@@ -337,9 +337,10 @@ def write_atomic(path, write):
 
 
 def save_checkpoint(path, spec, model, metrics):
-    """Write {model, state_dict, metrics, input_shape} atomically."""
+    """Write {model, state_dict, metrics, input_shape, bits?} atomically (bits: per-layer widths, models/bits.py)."""
     checkpoint = {"model": spec.name, "state_dict": model.state_dict(), "metrics": metrics,
-                  "input_shape": tuple(spec.input_shape)}
+                  "input_shape": tuple(spec.input_shape),
+                  **({"bits": spec.extra["bits"]} if "bits" in spec.extra else {})}
     write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
@@ -388,6 +389,12 @@ def load_checkpoint(path, spec, log=lambda *_: None):
     checkpoint = read_checkpoint(path)
     if checkpoint.get("model", spec.name) != spec.name:
         raise UserError(f"checkpoint {path} holds model '{checkpoint.get('model')}', not '{spec.name}'")
+    # Brevitas keeps constant bit widths out of the state_dict: weights of other widths would load
+    if "model" in checkpoint and checkpoint.get("bits") != spec.extra.get("bits"):
+        def widths(bits):
+            return f"bitw {bits['bitw']} bita {bits['bita']}" if bits else "the registry's widths"
+        raise UserError(f"checkpoint {path} was trained at {widths(checkpoint.get('bits'))}, not at "
+                        f"{widths(spec.extra.get('bits'))}: give BITS= the file it was trained with")
     layout = None if "model" in checkpoint else importer.recognise(checkpoint["state_dict"])
     if layout:
         log(f"{path}: a state_dict in the layout of {layout.team}; imported into {spec.name}")
@@ -435,17 +442,22 @@ def main(argv=None):
     parser.add_argument("--ckpt", help="start from these weights (fine-tuning; e.g. a challenge team's published "
                                        "file, imported); default: a fresh model")
     parser.add_argument("--out", help="checkpoint path (default: checkpoints/MODEL.pt in the repo; make: OUT=)")
+    parser.add_argument("--bits", help="per-layer bit widths (a file make search wrote; models/bits.py)")
     add_verbose_flag(parser)
     args = parser.parse_args(argv)
 
     def run():
+        from models.bits import with_bits
+
         recipe = recipe_from_args(args)
-        require_trainable(models.get(args.model))
+        spec = with_bits(models.get(args.model), args.bits) if args.bits else models.get(args.model)
+        require_trainable(spec)
         # checked now, not after hours of training
-        out = writable_file(args.out or radioml.REPO_ROOT / "checkpoints" / f"{args.model}.pt", "OUT")
+        stem = f"{args.model}-{Path(args.bits).stem}" if args.bits else args.model
+        out = writable_file(args.out or radioml.REPO_ROOT / "checkpoints" / f"{stem}.pt", "OUT")
         if args.ckpt:
-            load_checkpoint(args.ckpt, args.model)      # the weights fit: checked before training, too
-        train(args.model, data_path=args.data, recipe=recipe, seed=args.seed, out=out, start=args.ckpt)
+            load_checkpoint(args.ckpt, spec)      # the weights fit: checked before training, too
+        train(spec, data_path=args.data, recipe=recipe, seed=args.seed, out=out, start=args.ckpt)
 
     return run_cli(run, args.verbose, "models.train")
 
