@@ -161,7 +161,7 @@ def make_model():
 
 
 def source(model, input_shape=None):
-    return load_source(SimpleNamespace(model=model, input_shape=input_shape))
+    return load_source(SimpleNamespace(model=model, input_shape=input_shape, bits=None))
 
 
 def test_a_leading_batch_dimension_the_model_rejects_is_dropped_and_said(tmp_path):
@@ -295,7 +295,7 @@ def test_bipolar_streams_in_out_and_through_a_max_pool(tmp_path):
     accelerator = Accelerator("sim", batch_size=5, config_dir=out / "driver")
     inputs = accelerator.preprocess(frames)
     assert set(np.unique(inputs)) <= {-1, 1}
-    module = load_source(SimpleNamespace(model=f"{NETS / 'bipolar'}.py:make_model", input_shape=None)).module(None)
+    module = load_source(SimpleNamespace(model=f"{NETS / 'bipolar'}.py:make_model", input_shape=None, bits=None)).module(None)
     with torch.no_grad():
         expected = module(torch.from_numpy(frames)).value.numpy()
     np.testing.assert_array_equal(accelerator.infer(frames), expected)
