@@ -1,5 +1,5 @@
-"""DeepBurning-MixQ image CNNs (models.md §5) as Brevitas modules: VGG-tiny (CIFAR-10), UltraNet and
-UltraNet with its bypass (DAC-SDC object detection).
+"""DeepBurning-MixQ image CNNs (models.md §5) as Brevitas modules: VGG-tiny (CIFAR-10), UltraNet,
+UltraNet with its bypass and SkyNet (DAC-SDC object detection).
 
 MixQ's own quantizers are not Brevitas; these modules keep its layer pattern and bit widths with
 Brevitas quantizers:
@@ -25,6 +25,8 @@ VGG_TINY_POOLS = (1, 3, 5)                              # convs followed by MaxP
 ULTRANET_CHANNELS = (3, 16, 32, 64, 64, 64, 64, 64, 64)
 ULTRANET_POOLS = (0, 1, 2, 3)
 ULTRANET_OUTPUTS = 36                                   # the YOLO head's input: 6 anchors x 6 values
+SKYNET_CHANNELS = (3, 48, 96, 192, 384, 512, 96)
+SKYNET_POOLS = (0, 1, 2)                                # blocks followed by MaxPool2d(2)
 
 
 class ImageInputQuantizer(Uint8ActPerTensorFloatMaxInit):
@@ -132,3 +134,40 @@ class UltraNetBypass(nn.Module):
         p2 = self.trunk(x)
         joined = torch.cat([self.concat_quant(reorg(p2)), self.concat_quant(self.branch(p2))], dim=1)
         return self.head(joined)
+
+
+class SkyNet(nn.Sequential):
+    """SkyNet_FixQ, DAC-SDC 3x160x320: six blocks of a depthwise kxk conv (groups = channels, pad k//2)
+    -> BN -> pointwise 1x1 conv -> BN, channels 3, 48, 96, 192, 384, 512, 96, max pools after blocks 0-2,
+    then a 1x1 conv 96->36 without bias (the YOLO head's input, 36x20x40). 13 convs: weight_bits[2b] and
+    [2b + 1] are block b's depthwise and pointwise, [12] the head's; act_bits[0] is the image input,
+    act_bits[i] conv i's input (MixQ's bita). Defaults w5/a8. kernel=5 is SkyNetk5. Every conv's output
+    is quantized by an unsigned QuantReLU, bounded at its scale x (2**bits - 1), as MixQ's ReLU6-style
+    HWGQ; models.md's SkyNet_FixQ has no bypass, so neither has this."""
+
+    def __init__(self, kernel=3, weight_bits=(5,) * 13, act_bits=(8,) * 13):
+        n_conv = 2 * (len(SKYNET_CHANNELS) - 1) + 1
+        if len(weight_bits) != n_conv or len(act_bits) != n_conv:
+            raise ValueError(f"SkyNet has {n_conv} convs: give {n_conv} weight and {n_conv} activation bit "
+                             f"widths, got {len(weight_bits)} and {len(act_bits)}")
+        if kernel not in (3, 5):
+            raise ValueError(f"SkyNet's depthwise kernel is 3 (skynet) or 5 (skynetk5), got {kernel}")
+        layers = [qnn.QuantIdentity(act_quant=ImageInputQuantizer, bit_width=act_bits[0],
+                                    max_val=1 - 2.0 ** -act_bits[0])]
+        for b, (cin, cout) in enumerate(zip(SKYNET_CHANNELS, SKYNET_CHANNELS[1:])):
+            dw, pw = 2 * b, 2 * b + 1
+            layers += [
+                qnn.QuantConv2d(cin, cin, kernel, padding=kernel // 2, groups=cin, weight_bit_width=weight_bits[dw],
+                                bias=False),
+                nn.BatchNorm2d(cin),
+                qnn.QuantReLU(bit_width=act_bits[dw + 1]),
+                qnn.QuantConv2d(cin, cout, 1, weight_bit_width=weight_bits[pw], bias=False),
+                nn.BatchNorm2d(cout),
+                # the last one feeds the head, whose quantized output needs the input's scale
+                qnn.QuantReLU(bit_width=act_bits[pw + 1], return_quant_tensor=pw + 1 == n_conv - 1),
+            ]
+            if b in SKYNET_POOLS:
+                layers.append(nn.MaxPool2d(2))
+        layers.append(qnn.QuantConv2d(SKYNET_CHANNELS[-1], ULTRANET_OUTPUTS, 1, weight_bit_width=weight_bits[-1],
+                                      bias=False, return_quant_tensor=True))
+        super().__init__(*layers)

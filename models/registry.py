@@ -94,6 +94,11 @@ _SPECS = {s.name: s for s in [
     ModelSpec("ultranet-bypass", _build("mixq", "UltraNetBypass"), (3, 160, 320),
               "DeepBurning-MixQ UltraNetBypass, DAC-SDC detection: UltraNet whose conv 3 output is reorganized "
               "(space-to-depth 2x2) and concatenated before conv 7 (320->64), bitw 4x9 bita 8,4,...", dataset="image"),
+    ModelSpec("skynet", _build("mixq", "SkyNet"), (3, 160, 320),
+              "DeepBurning-MixQ SkyNet, DAC-SDC detection: 6 x (depthwise 3x3 + pointwise 1x1), conv1x1 96->36, "
+              "w5 a8", dataset="image"),
+    ModelSpec("skynetk5", _build("mixq", "SkyNet", kernel=5), (3, 160, 320),
+              "DeepBurning-MixQ SkyNetk5: SkyNet with 5x5 depthwise convs, w5 a8", dataset="image"),
     *_bnn_pynq_specs(),
 ]}
 

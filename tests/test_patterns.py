@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.util.basic import get_by_name
 
 from compiler.flow import BuildConfig, run_build
 
@@ -12,8 +13,9 @@ pytestmark = pytest.mark.slow
 NETS = Path(__file__).parent / "nets"
 
 
-def _build(tmp_path, net, board="ultra96"):
-    out = run_build(BuildConfig(model=f"{NETS / net}.py:make_model", board=board, out_dir=tmp_path / net, frames=8))
+def _build(tmp_path, net, board="ultra96", **options):
+    out = run_build(BuildConfig(model=f"{NETS / net}.py:make_model", board=board, out_dir=tmp_path / net, frames=8,
+                                **options))
     record = json.loads((out / "verification.json").read_text())
     assert record["ok"] and record["reference"] == "pytorch"
     assert {s["stage"] for s in record["stages"]} >= {"streamline", "hw_graph", "cppsim"}
@@ -53,6 +55,20 @@ def test_reorg_bypass_joins_the_pooled_branch(tmp_path):
         requantized = model.find_consumer(requantized.output[0])
     assert requantized.op_type == "Thresholding_hls"
     assert model.find_consumer(requantized.output[0]).op_type.startswith(("StreamingConcat", "StreamingDataWidthConverter"))
+    record = json.loads((out / "verification.json").read_text())
+    assert "rtlsim" in {s["stage"] for s in record["stages"]}
+
+
+def test_skynet_depthwise_5x5_blocks(tmp_path):
+    """MixQ's SkyNetk5: 2D depthwise 5x5 convs as VVAUs over padded sliding windows, pointwise convs as
+    MVAUs, pools between blocks; the head, a conv without bias, ends in a scale on the host. Its 45
+    layers simulate at a few thousand cycles per second, so the FIFOs keep the folding's depths here
+    (sizing them takes dozens of simulations)."""
+    out, model = _build(tmp_path, "skynet", board="zcu104", fifo_sizing=False)
+    ops = _ops(model)
+    assert ops.count("VVAU_hls") == 6 and ops.count("MVAU_hls") == 7 and ops.count("Pool_hls") == 3
+    kernels = [n for n in model.graph.node if n.op_type == "VVAU_hls"]
+    assert all(list(get_by_name(n.attribute, "Kernel").ints) == [5, 5] for n in kernels)
     record = json.loads((out / "verification.json").read_text())
     assert "rtlsim" in {s["stage"] for s in record["stages"]}
 

@@ -18,7 +18,7 @@ from models.calibration import calibrate
 from models.errors import UserError
 from models.export import export_brevitas
 from models.imperial import ImperialConvBranch, host_features
-from models.mixq import VGGTiny, UltraNet, UltraNetBypass, reorg
+from models.mixq import SkyNet, VGGTiny, UltraNet, UltraNetBypass, reorg
 
 OUTPUT_SHAPES = {
     "vgg10": (24,), "vgg10-w4a4": (24,), "tiny": (24,),
@@ -26,10 +26,11 @@ OUTPUT_SHAPES = {
     "aaronnet32": (24,), "aaronnet32-faithful": (24,), "aaronnet48": (24,), "aaronnet48-faithful": (24,),
     "imperial": (128,), "imperial-full": (24,), "imperial-faithful": (24,),
     "vggtiny": (10,), "ultranet": (36, 10, 20), "ultranet-bypass": (36, 10, 20),
+    "skynet": (36, 20, 40), "skynetk5": (36, 20, 40),
 }
 # What `make build` builds: these must export to ops the flow maps to hardware.
 HARDWARE_MODELS = ["vgg10", "vgg10-w4a4", "tiny", "bacalhau", "aaronnet32", "aaronnet48", "imperial",
-                   "vggtiny", "ultranet", "ultranet-bypass"]
+                   "vggtiny", "ultranet", "ultranet-bypass", "skynet", "skynetk5"]
 
 
 def _calibrated(name):
@@ -130,6 +131,40 @@ def test_ultranet_bypass_layers_macs_and_weights():
     assert (weights, macs) == (357_552, 229_017_600)
     dense = challenge_cost("ultranet-bypass")["dense"]
     assert dense["macs"] == macs and dense["weights"] == weights
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, k", [("skynet", 3), ("skynetk5", 5)])
+def test_skynet_layers_macs_and_weights(name, k):
+    """models.md: six blocks of a depthwise kxk conv and a pointwise conv, channels 3, 48, 96, 192, 384,
+    512, 96, max pools after blocks 0-2, then a 1x1 conv 96->36 without bias."""
+    graph = exported(name)
+    convs = [n for n in graph.graph.node if n.op_type == "Conv"]
+    assert [graph.get_tensor_shape(n.input[1]) for n in convs] == [
+        [3, 1, k, k], [48, 3, 1, 1], [48, 1, k, k], [96, 48, 1, 1], [96, 1, k, k], [192, 96, 1, 1],
+        [192, 1, k, k], [384, 192, 1, 1], [384, 1, k, k], [512, 384, 1, 1], [512, 1, k, k], [96, 512, 1, 1],
+        [36, 96, 1, 1]]
+    assert len(convs[-1].input) == 2                    # the head has no bias
+    # by hand, per layer: weights (k*k*C depthwise, C*C' pointwise) and their MACs at 160x320 (51,200
+    # pixels), 80x160 (12,800), 40x80 (3,200) and 20x40 (800)
+    weights = [k * k * 3, 3 * 48, k * k * 48, 48 * 96, k * k * 96, 96 * 192, k * k * 192, 192 * 384,
+               k * k * 384, 384 * 512, k * k * 512, 512 * 96, 96 * 36]
+    pixels = [51_200] * 2 + [12_800] * 2 + [3_200] * 2 + [800] * 7
+    macs = sum(w * p for w, p in zip(weights, pixels))
+    assert (sum(weights), macs) == {3: (357_243, 401_203_200), 5: (377_003, 432_332_800)}[k]
+    dense = challenge_cost(name)["dense"]
+    assert dense["macs"] == macs and dense["weights"] == sum(weights)
+
+
+def test_skynet_bit_widths_are_per_layer():
+    bits = tuple(range(2, 8)) * 2 + (8,)
+    net = SkyNet(weight_bits=bits, act_bits=(8,) + bits[:-1])
+    assert _bit_widths(net, "weight") == list(bits)
+    assert _bit_widths(net, "act") == [8, *bits[:-1]]
+    with pytest.raises(ValueError, match="13 convs"):
+        SkyNet(weight_bits=(4,) * 12)
+    with pytest.raises(ValueError, match="3 .skynet. or 5"):
+        SkyNet(kernel=7)
 
 
 def test_reorg_is_onnx_space_to_depth_and_mixqs_reorg():

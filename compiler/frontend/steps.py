@@ -21,7 +21,8 @@ from compiler.frontend.reorg import (
 from compiler.frontend.workarounds import (
     BypassOrderPreservingTransposeBeforeFlatten, Change3DTo4DTensorsAcrossConcat, ConstantChannelsOfZeroGammaBatchNorm,
     ConvBiasQuantParamsAsVectors,
-    InferThresholdingLayerWithBipolar, MakeGraphInputNHWC, MinimizeWeightBitWidthKeepingBipolar, PadMaxPoolDilationsTo2D, SnapIntegerBiases,
+    InferThresholdingLayerWithBipolar, LowerConvsToMatMulOfKind, MakeGraphInputNHWC, MinimizeWeightBitWidthKeepingBipolar,
+    PadMaxPoolDilationsTo2D, SnapIntegerBiases, streamline_plus,
     XnorPopcountAccumulatorsUnsigned,
 )
 from models import progress
@@ -155,9 +156,7 @@ def streamline(model):
     from finn.transformation.streamline.reorder import (
         MakeMaxPoolNHWC, MoveMaxPoolPastMultiThreshold, MoveMulPastAdd,
     )
-    from finn.transformation.streamline.streamline_plus import StreamlinePlus
     from qonnx.transformation.bipolar_to_xnor import ConvertBipolarMatMulToXnorPopcount
-    from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
     transforms = [
         # a reorg (MixQ's bypass) as one node, the scale at its fork copied into each branch and past it
@@ -170,7 +169,7 @@ def streamline(model):
         MoveMaxPoolPastMultiThreshold(),
         AbsorbScalarBiasIntoMultiThreshold(),
         Streamline(),
-        LowerConvsToMatMul(),
+        LowerConvsToMatMulOfKind(depthwise=False),
         MakeMaxPoolNHWC(),
         InferReorgLayer(),
         MergeIdenticalForkedTransposes(),
@@ -185,7 +184,13 @@ def streamline(model):
         Streamline(),
         # Residual adds and concats: scales moved past forks and joins, transposes cancelled, so the
         # branches meet as integers.
-        StreamlinePlus(),
+        streamline_plus(),
+        # the depthwise convs lowered last (their dense MatMul weights are large), transposes cancelled
+        LowerConvsToMatMulOfKind(depthwise=True),
+        MakeMaxPoolNHWC(),
+        AbsorbTransposeIntoMultiThreshold(),
+        MakeMaxPoolNHWC(),
+        AbsorbConsecutiveTransposes(),
         # Streamline leaves `MatMul -> Mul(scale) -> Add(bias)` at the output; swapping to
         # `Add(bias/scale) -> Mul(scale)` makes the bias an integer add that runs in hardware and
         # leaves a scalar Mul that the host applies or TopK absorbs.

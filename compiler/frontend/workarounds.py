@@ -3,11 +3,15 @@
 Each is a small qonnx Transformation named after the problem; the docstring names the symptom, so it
 can be deleted once the upstream fix lands.
 """
+import warnings
+
 import numpy as np
 from onnx import helper
 from qonnx.transformation.base import Transformation
+from qonnx.transformation.composed import ComposedTransformation
 from qonnx.transformation.change_3d_tensors_to_4d import Change3DTo4DTensors
 from qonnx.transformation.infer_shapes import InferShapes
+from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 from qonnx.util.basic import get_by_name
 
 
@@ -224,3 +228,74 @@ class ConstantChannelsOfZeroGammaBatchNorm(Transformation):
             for name, value, identity in zip(bn.input[1:5], (gamma, beta, mean, var), (1.0, 0.0, 0.0, 1.0 - eps)):
                 model.set_initializer(name, np.where(zero, identity, value).astype(value.dtype))
         return model, False
+
+
+class LowerConvsToMatMulOfKind(LowerConvsToMatMul):
+    """qonnx lowers a depthwise conv to a dense (k*k*C, C) MatMul that is zero off its diagonal blocks:
+    26 MB for SkyNetk5's 512-channel layer, which every later transform deep-copies and serialises, so
+    streamlining ran for many minutes. This lowers only the depthwise convs (depthwise=True) or only the
+    others, so the depthwise ones can stay compact Convs until streamlining is done."""
+
+    def __init__(self, depthwise):
+        super().__init__()
+        self.depthwise = depthwise
+
+    def extract_conv_params(self, model, node):
+        params = list(super().extract_conv_params(model, node))
+        group, ifm_ch, ofm_ch = params[8], params[13], params[14]
+        if (group == ifm_ch == ofm_ch) != self.depthwise:
+            params[12] = None               # no weight: qonnx leaves the conv as it is
+        return tuple(params)
+
+    def apply(self, model):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Found Conv node with non-initialized weight")
+            return super().apply(model)
+
+
+class MoveTransposePastEltwiseKeepingTheOutputScale(Transformation):
+    """finn-plus' MoveTransposePastEltwise moves a Transpose past an Add/Mul of a scalar, and
+    MoveScalarLinearPastInvariants, in the same StreamlinePlus, moves the scalar back: where nothing
+    follows to absorb it (a graph ending in Transpose -> scalar Mul, as SkyNet's head, a conv without
+    a bias, does) StreamlinePlus never ends. This one leaves that output scale where it is and otherwise
+    moves as finn-plus' does: y = T(x) + a = T(x + T^-1(a))."""
+
+    def apply(self, model):
+        outputs = {t.name for t in model.graph.output}
+        for node in model.graph.node:
+            if node.op_type != "Transpose" or model.is_fork_node(node):
+                continue
+            successors = model.find_direct_successors(node)
+            if not successors or successors[0].op_type not in ("Add", "Mul"):
+                continue
+            eltwise, x, mid = successors[0], node.input[0], node.output[0]
+            (constant,) = [t for t in eltwise.input if t != mid] or [None]
+            value = model.get_initializer(constant) if constant else None
+            perm = list(get_by_name(node.attribute, "perm").ints)
+            if value is None or (value.size == 1 and eltwise.output[0] in outputs) or \
+                    (value.size > 1 and value.ndim != len(perm)):
+                continue
+            if value.size > 1:
+                model.set_initializer(constant, value.transpose(np.argsort(perm)))
+            out = eltwise.output[0]
+            eltwise.input[list(eltwise.input).index(mid)] = x
+            eltwise.output[0], node.input[0], node.output[0] = mid, mid, out
+            model.set_tensor_shape(mid, None)          # now the untransposed shape: inferred again
+            graph = model.graph
+            graph.node.remove(eltwise)
+            graph.node.insert(list(graph.node).index(node), eltwise)
+            return model.transform(InferShapes()), True
+        return model, False
+
+
+def streamline_plus():
+    """finn-plus' StreamlinePlus with MoveTransposePastEltwiseKeepingTheOutputScale in place of
+    MoveTransposePastEltwise."""
+    from finn.transformation.streamline.reorder import MoveTransposePastEltwise
+    from finn.transformation.streamline.streamline_plus import StreamlinePlus
+
+    def swapped(transform):
+        if isinstance(transform, ComposedTransformation):
+            transform.transformations = [swapped(t) for t in transform.transformations]
+        return MoveTransposePastEltwiseKeepingTheOutputScale() if isinstance(transform, MoveTransposePastEltwise) else transform
+    return swapped(StreamlinePlus())
