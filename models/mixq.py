@@ -24,7 +24,7 @@ VGG_TINY_CHANNELS = (3, 64, 64, 128, 128, 256, 256)
 VGG_TINY_POOLS = (1, 3, 5)                              # convs followed by MaxPool2d(2)
 ULTRANET_CHANNELS = (3, 16, 32, 64, 64, 64, 64, 64, 64)
 ULTRANET_POOLS = (0, 1, 2, 3)
-ULTRANET_OUTPUTS = 36                                   # the YOLO head's input: 6 anchors x 6 values
+YOLO_HEAD_INPUTS = 36                                   # the YOLO head's input: 6 anchors x 6 values
 SKYNET_CHANNELS = (3, 48, 96, 192, 384, 512, 96)
 SKYNET_POOLS = (0, 1, 2)                                # blocks followed by MaxPool2d(2)
 
@@ -88,7 +88,7 @@ class UltraNet(nn.Sequential):
             raise ValueError(f"UltraNet has {n_conv} convs: give {n_conv} weight and {n_conv} activation bit "
                              f"widths, got {len(weight_bits)} and {len(act_bits)}")
         layers = conv3x3_stack(ULTRANET_CHANNELS, ULTRANET_POOLS, weight_bits[:-1], act_bits)
-        layers.append(qnn.QuantConv2d(ULTRANET_CHANNELS[-1], ULTRANET_OUTPUTS, 1, weight_bit_width=weight_bits[-1],
+        layers.append(qnn.QuantConv2d(ULTRANET_CHANNELS[-1], YOLO_HEAD_INPUTS, 1, weight_bit_width=weight_bits[-1],
                                       bias=True, bias_quant=Int32Bias, return_quant_tensor=True))
         super().__init__(*layers)
 
@@ -127,7 +127,7 @@ class UltraNetBypass(nn.Module):
                             weight_bit_width=weight_bits[7], bias=False),
             nn.BatchNorm2d(ULTRANET_CHANNELS[8]),
             qnn.QuantReLU(bit_width=act_bits[8], return_quant_tensor=True),
-            qnn.QuantConv2d(ULTRANET_CHANNELS[-1], ULTRANET_OUTPUTS, 1, weight_bit_width=weight_bits[-1],
+            qnn.QuantConv2d(ULTRANET_CHANNELS[-1], YOLO_HEAD_INPUTS, 1, weight_bit_width=weight_bits[-1],
                             bias=True, bias_quant=Int32Bias, return_quant_tensor=True))
 
     def forward(self, x):
@@ -168,6 +168,6 @@ class SkyNet(nn.Sequential):
             ]
             if b in SKYNET_POOLS:
                 layers.append(nn.MaxPool2d(2))
-        layers.append(qnn.QuantConv2d(SKYNET_CHANNELS[-1], ULTRANET_OUTPUTS, 1, weight_bit_width=weight_bits[-1],
+        layers.append(qnn.QuantConv2d(SKYNET_CHANNELS[-1], YOLO_HEAD_INPUTS, 1, weight_bit_width=weight_bits[-1],
                                       bias=False, return_quant_tensor=True))
         super().__init__(*layers)

@@ -61,9 +61,8 @@ def test_reorg_bypass_joins_the_pooled_branch(tmp_path):
 
 def test_skynet_depthwise_5x5_blocks(tmp_path):
     """MixQ's SkyNetk5: 2D depthwise 5x5 convs as VVAUs over padded sliding windows, pointwise convs as
-    MVAUs, pools between blocks; the head, a conv without bias, ends in a scale on the host. Its 45
-    layers simulate at a few thousand cycles per second, so the FIFOs keep the folding's depths here
-    (sizing them takes dozens of simulations)."""
+    MVAUs, pools between blocks, a head without bias. Its 42 layers simulate at some 20k cycles per
+    second, so the FIFOs keep the folding's depths here (sizing them takes dozens of simulations)."""
     out, model = _build(tmp_path, "skynet", board="zcu104", fifo_sizing=False)
     ops = _ops(model)
     assert ops.count("VVAU_hls") == 6 and ops.count("MVAU_hls") == 7 and ops.count("Pool_hls") == 3
