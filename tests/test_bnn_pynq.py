@@ -295,7 +295,7 @@ def test_bipolar_streams_in_out_and_through_a_max_pool(tmp_path):
     accelerator = Accelerator("sim", batch_size=5, config_dir=out / "driver")
     inputs = accelerator.preprocess(frames)
     assert set(np.unique(inputs)) <= {-1, 1}
-    module = load_source(SimpleNamespace(model=f"{NETS / 'bipolar'}.py:make_model", input_shape=None, bits=None)).module(None)
+    module = source(f"{NETS / 'bipolar'}.py:make_model").module(None)
     with torch.no_grad():
         expected = module(torch.from_numpy(frames)).value.numpy()
     np.testing.assert_array_equal(accelerator.infer(frames), expected)

@@ -29,8 +29,8 @@ def _run(model, x):
 
 
 def _transpose_then(op, constant):
-    return _model([helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2]), helper.make_node(op, ["t", "c"], ["y"])],
-                  [1, 4, 5, 3], [1, 3, 4, 5], {"c": constant})
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2]), helper.make_node(op, ["t", "c"], ["y"])]
+    return _model(nodes, [1, 4, 5, 3], [1, 3, 4, 5], {"c": constant})
 
 
 def test_a_transpose_moves_past_a_channelwise_add_keeping_the_function():
@@ -54,7 +54,8 @@ def test_depthwise_convs_are_lowered_apart_from_the_others():
     conv = dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1], dilations=[1, 1])
     model = _model([helper.make_node("Conv", ["x", "wd"], ["d"], group=4, **conv),
                     helper.make_node("Conv", ["d", "w"], ["y"], group=1, **conv)],
-                   [1, 4, 6, 6], [1, 2, 6, 6], {"wd": RNG.normal(size=(4, 1, 3, 3)), "w": RNG.normal(size=(2, 4, 3, 3))})
+                   [1, 4, 6, 6], [1, 2, 6, 6],
+                   {"wd": RNG.normal(size=(4, 1, 3, 3)), "w": RNG.normal(size=(2, 4, 3, 3))})
     x = RNG.normal(size=(1, 4, 6, 6)).astype(np.float32)
     dense_lowered = model.transform(LowerConvsToMatMulOfKind(depthwise=False))
     ops = [n.op_type for n in dense_lowered.graph.node]

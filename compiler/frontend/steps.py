@@ -21,8 +21,8 @@ from compiler.frontend.reorg import (
 from compiler.frontend.workarounds import (
     BypassOrderPreservingTransposeBeforeFlatten, Change3DTo4DTensorsAcrossConcat, ConstantChannelsOfZeroGammaBatchNorm,
     ConvBiasQuantParamsAsVectors,
-    InferThresholdingLayerWithBipolar, LowerConvsToMatMulOfKind, MakeGraphInputNHWC, MinimizeWeightBitWidthKeepingBipolar,
-    PadMaxPoolDilationsTo2D, SnapIntegerBiases, streamline_plus,
+    InferThresholdingLayerWithBipolar, LowerConvsToMatMulOfKind, MakeGraphInputNHWC,
+    MinimizeWeightBitWidthKeepingBipolar, PadMaxPoolDilationsTo2D, SnapIntegerBiases, streamline_plus,
     XnorPopcountAccumulatorsUnsigned,
 )
 from models import progress

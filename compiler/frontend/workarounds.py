@@ -297,5 +297,7 @@ def streamline_plus():
     def swapped(transform):
         if isinstance(transform, ComposedTransformation):
             transform.transformations = [swapped(t) for t in transform.transformations]
-        return MoveTransposePastEltwiseKeepingTheOutputScale() if isinstance(transform, MoveTransposePastEltwise) else transform
+        if isinstance(transform, MoveTransposePastEltwise):
+            return MoveTransposePastEltwiseKeepingTheOutputScale()
+        return transform
     return swapped(StreamlinePlus())
