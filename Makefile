@@ -23,7 +23,7 @@
 #              build's simulator over the whole test split, sharded on Ray -> OUT/dataset/.../result.json
 #              (RAY_ADDRESS=host:port: on that Ray cluster instead of a local one)
 #   make calibrate: Yosys syntheses of a sweep of lone MVAU/VVAU/Thresholding layers -> the cost model's
-#              coefficients and held-out errors (compiler/estimate/calibration.json)
+#              coefficients and held-out errors for each FPGA family (compiler/estimate/calibration_<family>.json)
 #   make test | bench | boards
 #   V=1 (build, bitstream, train, prune, eval, cost): an internal error (a bug) prints its traceback too, and
 #              build shows the libraries' output (else only in build.log)

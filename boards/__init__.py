@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PS_TYPES = ("zynq-7000", "zynq-ultrascale+")
+# PS type -> the FPGA family of its programmable logic, as Yosys' synth_xilinx -family names it
+FAMILIES = {"zynq-7000": "xc7", "zynq-ultrascale+": "xcup"}
 HP_PORTS = ("HP0", "HP1", "HP2", "HP3")
 RESOURCES = ("LUT", "FF", "BRAM36", "DSP", "URAM")
 _DIR = Path(__file__).parent
@@ -26,6 +28,11 @@ class Board:
     resources: dict = field(hash=False)   # RESOURCES -> count available on the part
     hp_port: str                # PS high-performance slave port (HP_PORTS) the DMA reaches DDR through
     board_files: str            # where Vivado gets the board files (PS presets) from, for the user
+
+    @property
+    def family(self):
+        """The FPGA family of the part (FAMILIES): what synthesis maps to and our cost model is fitted for."""
+        return FAMILIES[self.ps]
 
     def __post_init__(self):
         if self.ps not in PS_TYPES:
@@ -72,3 +79,12 @@ def canonical(name):
 def get(name):
     """The Board called `name` (see `canonical` for the accepted spellings)."""
     return _BOARDS[canonical(name)]
+
+
+def family_of_part(part):
+    """The FPGA family (FAMILIES) of `part`, by the boards that carry it."""
+    for board in _BOARDS.values():
+        if board.part == part:
+            return board.family
+    raise KeyError(f"no board has FPGA part {part}; known parts: "
+                   f"{', '.join(sorted({b.part for b in _BOARDS.values()}))}")

@@ -11,7 +11,7 @@ from compiler import synth
 from compiler.codegen import rtl
 from compiler.estimate import calibrate, costmodel, estimate
 
-PYNQ_Z2 = boards.get("pynq-z2")
+PYNQ_Z2, ZCU104 = boards.get("pynq-z2"), boards.get("zcu104")
 MVAU = dict(op="MVAU", PE=2, SIMD=4, SF=2, NF=3, idt="UINT4", wdt="INT4", act="UINT2", resType="lut",
             ram_style="distributed", ram_style_thresholds="distributed", vectors=4)
 
@@ -52,9 +52,11 @@ def test_rom_geometry(words, bits, bram18):
     assert costmodel.bram18_of_rom(words, bits) == bram18
 
 
-def test_calibration_covers_every_kernel_with_held_out_errors():
-    data = json.loads(costmodel.CALIBRATION.read_text())
-    assert "not a Vivado" in data["note"]
+@pytest.mark.parametrize("family", sorted(costmodel.CALIBRATION_BOARDS))
+def test_calibration_covers_every_kernel_with_held_out_errors(family):
+    data = json.loads(costmodel.calibration_file(family).read_text())
+    assert "not a Vivado" in data["note"] and f"-family {family}" in data["tool"]
+    assert boards.get(data["board"]).family == family
     for kernel in costmodel.KERNELS:
         entry = data["kernels"][kernel]
         assert entry["samples_held_out"] >= 5
@@ -62,6 +64,18 @@ def test_calibration_covers_every_kernel_with_held_out_errors():
         assert set(entry["fits"]["LUT"]["coefficients"]) <= set(costmodel.FEATURES[kernel])
         # what the model is for: closer to Yosys than FINN's model of FINN's kernels
         assert entry["fits"]["LUT"]["held_out"]["mean_abs_error"] < entry["finn_held_out"]["mean_abs_error"]
+
+
+def test_each_family_is_priced_by_its_own_fit():
+    """The same layer on a Zynq-7000 and a Zynq UltraScale+ board: each family's coefficients."""
+    inst = getCustomOp(calibrate.build(MVAU, 0).graph.node[0])
+    _, features, _ = costmodel.describe(inst, PYNQ_Z2.part)
+    for board in (PYNQ_Z2, ZCU104, boards.get("ultra96")):
+        fitted = costmodel.coefficients(board.family)["MVAU"]["LUT"]
+        assert costmodel.layer_cost(inst, board.part)["LUT"] == costmodel.predict(fitted, features)
+    assert costmodel.coefficients("xc7") != costmodel.coefficients("xcup")
+    with pytest.raises(KeyError, match="no board has FPGA part xc7a35t"):
+        boards.family_of_part("xc7a35t")
 
 
 def test_estimate_takes_the_cost_model_asked_for_and_keeps_the_other_beside():
@@ -73,20 +87,21 @@ def test_estimate_takes_the_cost_model_asked_for_and_keeps_the_other_beside():
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("config", [
-    MVAU,
-    dict(op="VVAU", PE=4, SIMD=3, SF=1, NF=2, idt="UINT4", wdt="INT4", act="UINT4", resType="lut",
-         ram_style="distributed", vectors=4),
-    dict(op="Thresholding", PE=4, NF=4, idt="INT16", act="UINT4", ram_style="distributed", vectors=4),
-])
-def test_lut_model_against_a_fresh_synthesis(tmp_path, config):
+@pytest.mark.parametrize("config,board", [
+    (MVAU, PYNQ_Z2),
+    (dict(op="VVAU", PE=4, SIMD=3, SF=1, NF=2, idt="UINT4", wdt="INT4", act="UINT4", resType="lut",
+          ram_style="distributed", vectors=4), PYNQ_Z2),
+    (dict(op="Thresholding", PE=4, NF=4, idt="INT16", act="UINT4", ram_style="distributed", vectors=4), PYNQ_Z2),
+    (MVAU, ZCU104),
+], ids=["mvau-xc7", "vvau-xc7", "thresholding-xc7", "mvau-xcup"])
+def test_lut_model_against_a_fresh_synthesis(tmp_path, config, board):
     """A layer of a seed the sweep does not use: ours within half of Yosys' LUTs (the held-out errors
-    average 10-30 %, calibration.json) and nearer to them than FINN's model."""
+    average 10-30 %, calibration_<family>.json) and nearer to them than FINN's model."""
     model = calibrate.build(config, 99)
-    rtl.generate(model, tmp_path, PYNQ_Z2)
+    rtl.generate(model, tmp_path, board)
     inst = getCustomOp(model.graph.node[0])
-    result = synth.synthesize_layer(tmp_path, rtl.module_name("layer"), synth.family_of(PYNQ_Z2),
-                                    synth.layer_options(inst, PYNQ_Z2))
-    measured, ours = result["counts"]["LUT"], costmodel.layer_cost(inst, PYNQ_Z2.part)["LUT"]
-    finn = inst.node_res_estimation(PYNQ_Z2.part)["LUT"]
+    result = synth.synthesize_layer(tmp_path, rtl.module_name("layer"), board.family,
+                                    synth.layer_options(inst, board))
+    measured, ours = result["counts"]["LUT"], costmodel.layer_cost(inst, board.part)["LUT"]
+    finn = inst.node_res_estimation(board.part)["LUT"]
     assert abs(ours - measured) <= 0.5 * measured and abs(ours - measured) < abs(finn - measured), (ours, finn, measured)

@@ -274,7 +274,7 @@ def test_without_target_the_fastest_folding_within_the_budget(conv_space, lut_bu
     assert chosen["DSP"] == 0
 
 
-@pytest.mark.parametrize("lut_budget,dsp_budget", [(1000, 4), (1300, 8), (1500, 16), (2000, 24)])
+@pytest.mark.parametrize("lut_budget,dsp_budget", [(1000, 4), (1300, 8), (1500, 16), (2000, 24), (1800, 4)])
 def test_where_luts_run_short_products_move_to_dsps_within_their_budget(conv_space, lut_budget, dsp_budget):
     """As fast as the brute-force fastest folding within both budgets, products in LUTs or on DSPs; and
     as the folded graph's estimate says."""

@@ -2,13 +2,14 @@
 
 A seeded sweep of lone MVAU, VVAU and Thresholding layers (random weights and sorted random
 thresholds; PE, SIMD, folds, bit widths, activations, LUT or DSP products, LUT or block ROMs) is
-generated as RTL, synthesized with Yosys for the Zynq-7000 family (synth_xilinx -family xc7, cached
-by content like every synthesis here), and for every kernel and resource (LUT, FF) the coefficients of
-costmodel.describe()'s features are fitted by non-negative least squares on relative error, on three
-of every four samples; the fourth is held out and the error there reported, beside FINN's estimate's
-on the same layers. Writes compiler/estimate/calibration.json (coefficients, errors, every sample).
+generated as RTL, synthesized with Yosys for each FPGA family (synth_xilinx -family xc7 for Zynq-7000,
+xcup for Zynq UltraScale+; cached by content like every synthesis here), and for every kernel and
+resource (LUT, FF) the coefficients of costmodel.describe()'s features are fitted by non-negative
+least squares on relative error, on three of every four samples; the fourth is held out and the
+error there reported, beside FINN's estimate's on the same layers. The same layers for every family.
+Writes compiler/estimate/calibration_<family>.json (coefficients, errors, every sample).
 
-    python -m compiler.estimate.calibrate [--workers 2] [--samples-per-kernel N]
+    python -m compiler.estimate.calibrate [--family xc7|xcup|all] [--workers 2] [--samples-per-kernel N]
 """
 import argparse
 import json
@@ -33,7 +34,6 @@ from compiler.frontend.steps import narrowest_types
 from compiler.hwgraphs import accumulator_span, chain, layer, random_values, sorted_thresholds
 from compiler.hwops import dsp_packing
 
-BOARD = boards.get("pynq-z2")           # Zynq-7000: synth_xilinx -family xc7
 SEED = 2026
 HELD_OUT_EVERY = 4
 OPERANDS = [("UINT2", "INT2"), ("UINT4", "INT4"), ("INT4", "INT4"), ("UINT8", "INT8"), ("UINT4", "INT2"),
@@ -133,29 +133,29 @@ def configurations(per_kernel, seed=SEED):
     return [c for kernel in costmodel.KERNELS for c in found[kernel]]
 
 
-def measure(configs, work, workers, log=print):
-    """Per configuration: its features and FINN's estimate (from the graph) and Yosys' counts."""
-    family = synth.family_of(BOARD)
+def measure(configs, work, workers, family, log=print):
+    """Per configuration: its features and FINN's estimate (from the graph) and Yosys' counts for `family`."""
+    board = boards.get(costmodel.CALIBRATION_BOARDS[family])
     prepared = []
     for index, config in enumerate(configs):
         model = build(config, SEED + index)
         inst = getCustomOp(model.graph.node[0])
         folder = Path(work) / f"layer{index}"
-        rtl.generate(model, folder, BOARD)
-        kernel, features, blocks = costmodel.describe(inst, BOARD.part)
-        finn = inst.node_res_estimation(BOARD.part)
+        rtl.generate(model, folder, board)
+        kernel, features, blocks = costmodel.describe(inst, board.part)
+        finn = inst.node_res_estimation(board.part)
         prepared.append(({"config": config, "kernel": kernel, "features": features,
                           "bram18_geometry": sum(costmodel.bram18_of_rom(*b) for b in blocks),
                           "dsp_pack": dsp_packing(inst).lanes,
                           "finn": {"LUT": math.ceil(finn["LUT"]), "BRAM_18K": math.ceil(finn["BRAM_18K"])}},
-                         folder, rtl.module_name(model.graph.node[0].name), synth.layer_options(inst, BOARD)))
+                         folder, rtl.module_name(model.graph.node[0].name), synth.layer_options(inst, board)))
 
     def one(item):
         sample, folder, module, options = item
         result = synth.synthesize_layer(folder, module, family, options)
         if "error" in result:
             raise RuntimeError(f"calibration layer {sample['config']}: {result['error']}")
-        log(f"calibrate: {sample['kernel']} {sample['config']}: {result['counts']['LUT']} LUT "
+        log(f"calibrate ({family}): {sample['kernel']} {sample['config']}: {result['counts']['LUT']} LUT "
             f"({'cached' if result['cached'] else str(result['seconds']) + ' s'})")
         return {**sample, "yosys": {r: result["counts"][r] for r in ("LUT", "FF", "BRAM18", "BRAM36", "DSP")}}
 
@@ -218,21 +218,29 @@ def table(calibration):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m compiler.estimate.calibrate", description=__doc__.splitlines()[0])
+    parser.add_argument("--family", choices=[*costmodel.CALIBRATION_BOARDS, "all"], default="all",
+                        help="FPGA family to fit (default all: " + ", ".join(costmodel.CALIBRATION_BOARDS) + ")")
     parser.add_argument("--workers", type=int, default=2, help="Yosys runs at a time (default 2)")
     parser.add_argument("--samples-per-kernel", type=int, default=56)
-    parser.add_argument("--out", type=Path, default=costmodel.CALIBRATION)
+    parser.add_argument("--out-dir", type=Path, default=costmodel.calibration_file("xc7").parent,
+                        help="where calibration_<family>.json goes (default: beside the cost model)")
     args = parser.parse_args(argv)
     configs = configurations(args.samples_per_kernel)
-    print(f"calibrate: {len(configs)} layers through Yosys ({synth.yosys_version()}, synth_xilinx -family "
-          f"{synth.family_of(BOARD)}), {args.workers} at a time; cached in {synth.cache_dir()}")
-    with tempfile.TemporaryDirectory(prefix="calibrate_") as work:
-        samples = measure(configs, work, args.workers)
-    calibration = {"tool": f"Yosys (pyosys {synth.yosys_version()}) synth_xilinx -family {synth.family_of(BOARD)}",
-                   "note": synth.NOT_VIVADO, "seed": SEED, "held_out": f"every {HELD_OUT_EVERY}th sample per kernel",
-                   "kernels": fit(samples), "samples": samples}
-    write_json(calibration, args.out)
-    print(table(calibration))
-    print(f"calibrate: wrote {args.out}")
+    families = list(costmodel.CALIBRATION_BOARDS) if args.family == "all" else [args.family]
+    for family in families:
+        tool = f"Yosys (pyosys {synth.yosys_version()}) synth_xilinx -family {family}"
+        print(f"calibrate: {len(configs)} layers through {tool}, {args.workers} at a time; "
+              f"cached in {synth.cache_dir()}")
+        with tempfile.TemporaryDirectory(prefix="calibrate_") as work:
+            samples = measure(configs, work, args.workers, family)
+        calibration = {"tool": tool, "note": synth.NOT_VIVADO, "seed": SEED,
+                       "board": costmodel.CALIBRATION_BOARDS[family],
+                       "held_out": f"every {HELD_OUT_EVERY}th sample per kernel",
+                       "kernels": fit(samples), "samples": samples}
+        out = args.out_dir / costmodel.calibration_file(family).name
+        write_json(calibration, out)
+        print(table(calibration))
+        print(f"calibrate: wrote {out}")
 
 
 if __name__ == "__main__":

@@ -5,18 +5,21 @@ optimizer prices thousands of candidate foldings).
 LUTs and FFs are linear in a few structural counts of the kernel (describe(): bit-products in LUTs,
 adder and accumulator bits, threshold comparators, ROM bits in LUTs, ...), with coefficients fitted
 to a sweep of Yosys syntheses (`make calibrate`, compiler/estimate/calibrate.py) and kept with their
-held-out error in calibration.json beside this file. Block RAM is counted from the ROMs' geometry;
-DSPs as our kernels pack products into them (hwops.dsp_slices). Figures are Yosys', not Vivado's.
+held-out error in calibration_<family>.json beside this file, one fit per FPGA family Yosys maps to
+(xc7: Zynq-7000, xcup: Zynq UltraScale+). Block RAM is counted from the ROMs' geometry; DSPs as our
+kernels pack products into them (hwops.dsp_slices). Figures are Yosys', not Vivado's.
 """
 import json
 import math
 from functools import cache
 from pathlib import Path
 
+import boards
 from compiler.hwops import (base_op, constants_impl, fifo_style, multiplies, multiplies_on_dsp, signed_bits,
                             threshold_stages)
 
-CALIBRATION = Path(__file__).with_name("calibration.json")
+# the board whose part stands for each family in a calibration sweep
+CALIBRATION_BOARDS = {"xc7": "pynq-z2", "xcup": "zcu104"}
 LUTRAM_WORDS = 64                        # a LUTRAM of 64 words per LUT and bit
 KERNELS = ("MVAU", "VVAU", "Thresholding")
 FITTED = ("LUT", "FF")
@@ -116,10 +119,14 @@ def describe(inst, part):
     return kernel, {name: counts.get(name, 0) for name in FEATURES[kernel]}, blocks
 
 
+def calibration_file(family):
+    return Path(__file__).with_name(f"calibration_{family}.json")
+
+
 @cache
-def coefficients():
-    """{kernel: {resource: {feature: coefficient}}} from calibration.json."""
-    data = json.loads(CALIBRATION.read_text())
+def coefficients(family):
+    """{kernel: {resource: {feature: coefficient}}} fitted for `family` (calibration_<family>.json)."""
+    data = json.loads(calibration_file(family).read_text())
     return {kernel: {r: fit["coefficients"] for r, fit in entry["fits"].items()}
             for kernel, entry in data["kernels"].items()}
 
@@ -134,7 +141,7 @@ def layer_cost(inst, part):
     if kernel_of(inst) is None:
         return None
     kernel, counts, blocks = describe(inst, part)
-    fitted = coefficients()[kernel]
+    fitted = coefficients(boards.family_of_part(part))[kernel]
     cost = {r: predict(fitted[r], counts) for r in FITTED}
     cost["BRAM_18K"] = sum(bram18_of_rom(words, bits) for words, bits in blocks)
     return cost

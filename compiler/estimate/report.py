@@ -13,7 +13,8 @@ from compiler.fileio import write_file
 _BOARD_UNITS = {"LUT": ("LUT", 1), "BRAM_18K": ("BRAM36", 2), "DSP": ("DSP", 1), "URAM": ("URAM", 1)}
 _MAX_FRONT_ROWS = 25
 _OUR_MODEL = ("our cost model of our kernels for MVAU, VVAU and Thresholding (fitted to Yosys' counts, not "
-              "Vivado's; compiler/estimate/calibration.json) and FINN's analytical models for the other layers")
+              "Vivado's; compiler/estimate/calibration_<family>.json) and FINN's analytical models for the "
+              "other layers")
 
 
 def _table(header, rows):

@@ -24,8 +24,9 @@ cost model (the only one that counts threshold memories), an MVAU whose ram_styl
 or "auto" may keep its thresholds in block RAM instead of LUT ROMs. The plans are LUT-first, without
 either; where that does not fit the budget, each traded resource is priced at w LUTs a unit (a
 Lagrange multiplier) and the prices are searched, one resource at a time, for the cheapest plan within
-every budget: the fewer LUTs a unit saves, the later its layer moves. BRAM and URAM otherwise stay
-second in the cost, and front() is the LUT-only trade-off.
+every budget: the fewer LUTs a unit saves, the later its layer moves. A price moves whole layers, so
+what it leaves of the DSP and BRAM budgets is then spent a stage at a time, the largest LUT saving
+first. BRAM and URAM otherwise stay second in the cost, and front() is the LUT-only trade-off.
 """
 import math
 from bisect import bisect_right
@@ -514,7 +515,39 @@ class FoldingSpace:
                             fitting.append(plan)
                 prices[resource] = high
                 plan = self.cheapest(budget_cycles, prices)
+        if not [r for r in plan.over(budget) if r != "LUT"]:
+            plan = self._spend_leftovers(plan, budget_cycles, budget)
+            if not plan.over(budget):
+                fitting.append(plan)
         return min(fitting, key=lambda p: tuple(p.totals[r] for r in COST), default=None)
+
+    def _spend_leftovers(self, plan, budget_cycles, budget):
+        """`plan` with stages moved, one at a time and the largest LUT saving first, to options that
+        read and write the same words (so no converter changes) and keep every resource but LUT within
+        `budget`. The price search moves a layer's products or thresholds whole at one price, which can
+        leave DSPs or BRAM unspent that a layer of another size or folding would fill."""
+        options, converter_luts = list(plan.options), plan.converter_luts
+        totals = {r: plan.totals[r] for r in LAYER_RESOURCES}
+        others = [r for r in FIT_RESOURCES if r in budget and r != "LUT"]
+
+        def within(after):
+            board = {**after, "BRAM36": math.ceil(after["BRAM_18K"] / 2)}
+            return all(board[r] <= budget[r] for r in others)
+
+        while True:
+            best = None
+            for index, (stage, current) in enumerate(zip(self.stages, options)):
+                for option in stage.options:
+                    saving = current.resources["LUT"] - option.resources["LUT"]
+                    if saving <= (best[0] if best else 0) or option.cycles > budget_cycles \
+                            or option.words != current.words:
+                        continue
+                    after = {r: totals[r] - current.resources[r] + option.resources[r] for r in LAYER_RESOURCES}
+                    if within(after):
+                        best = (saving, index, option, after)
+            if best is None:
+                return Plan(options, converter_luts)
+            _, index, options[index], totals = best
 
     def fastest_within(self, budget):
         """The fastest plan that fits `budget` (board units), or None if even the slowest does not."""

@@ -22,10 +22,7 @@ from pathlib import Path
 from compiler.fileio import user_cache_dir
 from compiler.hwops import multiplies_on_dsp
 from models import progress
-from models.errors import UserError
 
-# Board processing system -> Yosys' synth_xilinx family
-FAMILIES = {"zynq-7000": "xc7", "zynq-ultrascale+": "xcup"}
 LAYER_TIMEOUT = 900           # seconds a layer may take before it is reported as not synthesized
 # Xilinx primitives -> (resource, units): LUTRAMs count the LUTs they occupy.
 CELLS = {
@@ -46,14 +43,6 @@ YOSYS_SCRIPT = Path(__file__).parent / "yosys.py"      # run as a file: it needs
 
 class SynthError(RuntimeError):
     pass
-
-
-def family_of(board):
-    try:
-        return FAMILIES[board.ps]
-    except KeyError:
-        raise UserError(f"board {board.name}: no Yosys family for its PS '{board.ps}'; known: "
-                        f"{', '.join(FAMILIES)}") from None
 
 
 def cache_dir():
@@ -186,7 +175,7 @@ def synthesize_build(rtl_dir, model, board, est, log=print, workers=2):
 
     from compiler.codegen import rtl
 
-    family = family_of(board)
+    family = board.family
     rtl_dir = Path(rtl_dir)
     units = [(node.name, rtl.module_name(node.name), layer_options(getCustomOp(node), board))
              for node in model.graph.node]
