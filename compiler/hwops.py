@@ -56,6 +56,14 @@ def memory_impl(inst, part, style_attr="ram_style", estimated=True):
     return "lutram"
 
 
+def weight_words(inst):
+    """Words of a MAC layer's (MVAU, VVAU) weight memory: one per (neuron fold, synapse fold)."""
+    get = inst.get_nodeattr
+    if base_op(inst.onnx_node.op_type) == "MVAU":
+        return (get("MH") // get("PE")) * (get("MW") // get("SIMD"))
+    return (get("Channels") // get("PE")) * (math.prod(get("Kernel")) // get("SIMD"))
+
+
 def constants_impl(inst, part, kind):
     """Where a layer's constants of `kind` (weights, thresholds, params) live, in both backends and in
     our cost model."""
@@ -64,6 +72,9 @@ def constants_impl(inst, part, kind):
         return memory_impl(inst, part, "ram_style_thresholds", estimated=False)
     if kind == "thresholds" and op == "VVAU":      # FINN's VVAU estimate counts no threshold memory
         return "lutram"
+    if kind == "weights" and op in ("MVAU", "VVAU") and weight_words(inst) == 1 \
+            and inst.get_nodeattr("ram_style") == "auto":
+        return "lutram"     # one word, read every cycle: constants in the logic, where FINN would spend block RAM
     return memory_impl(inst, part)
 
 
@@ -180,6 +191,10 @@ DMA_STREAM_WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
 # The widest ap_uint Vitis HLS documents (AP_INT_MAX_W may be raised to this many bits): every stream
 # word and every buffer word of the HLS kernels stays within it; the folding rules refuse wider.
 WIDEST_WORD = 4096
+# The widest word of a reshaped array Vitis HLS builds (XFORM 203-133 refuses wider): a MAC layer's
+# weight memory word, PE * SIMD weights read in one cycle. Its weights are read one by one, so no
+# ap_uint of that width exists and AP_INT_MAX_W does not bound it.
+WIDEST_MEMORY_WORD = 65536
 
 
 def converter_buffer_bits(in_bits, out_bits):

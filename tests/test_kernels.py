@@ -14,6 +14,7 @@ from qonnx.util.basic import qonnx_make_model
 import boards
 from compiler import codegen, verify
 from compiler.codegen import KERNELS_DIR, rtl
+from compiler.estimate import costmodel
 from compiler.estimate.cycles import layer_cycles
 from compiler.hwops import dsp_packing
 from compiler.sim import CppSim
@@ -69,6 +70,7 @@ def call_flush(node):
     (12, 8, 4, 2, "UINT4", "INT4", (1, 3, 1)),
     (12, 8, 12, 8, "UINT4", "INT4", (1, 2, 1)),   # fully parallel: SIMD = MW, PE = MH
     (16, 4, 2, 4, "UINT2", "INT2", (1,)),
+    (48, 16, 24, 16, "UINT1", "INT16", (1, 2, 1)),  # a 6,144-bit weight word: wider than any ap_uint
 ])
 def test_mvau_with_thresholds(tmp_path, mw, mh, simd, pe, idt, wdt, vecs, synth):
     rng = np.random.default_rng(1)
@@ -501,6 +503,21 @@ def test_mvau_memories_and_multipliers_are_what_the_estimate_counts(op, attrs, w
     kernel = (KERNELS_DIR / "mvau.hpp").read_text()
     assert "ARRAY_RESHAPE variable = weights complete dim = 1" in kernel
     assert "ARRAY_RESHAPE variable = weights complete dim = 3" in kernel
+
+
+@pytest.mark.parametrize("ram_style,weights", [("auto", "lutram"), ("block", "bram")])
+def test_one_weight_word_is_constants_unless_block_ram_is_asked_for(ram_style, weights):
+    """SIMD = MW, PE = MH: the layer reads its one weight word every cycle, so the weights are constants
+    in the logic (FINN's estimate would spend block RAM on a 1-word memory); ram_style=block is obeyed."""
+    model = chain(mvau("fc", 12, 8, thresholds=np.zeros((8, 3)), outputDataType="UINT2", SIMD=12, PE=8,
+                       mem_mode="internal_decoupled", ram_style=ram_style))
+    inst = getCustomOp(model.graph.node[0])
+    assert inst.bram_estimation(BOARD.part) > 0
+    layer_cpp, _ = generated(model)["fc"]
+    assert f"variable = fc_weights type = rom_1p impl = {weights}" in layer_cpp
+    styles = {m.name.split("_")[0]: m.style for m in rtl.describe(model, model.graph.node[0], BOARD).memories}
+    assert styles["weights"] == rtl.ROM_STYLES[weights]
+    assert (costmodel.layer_cost(inst, BOARD.part)["BRAM_18K"] == 0) == (weights == "lutram")
 
 
 @pytest.mark.parametrize("ram_style,expected", [("distributed", "ram_distributed"), ("block", "ram_block"),

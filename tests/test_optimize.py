@@ -216,13 +216,17 @@ def test_fastest_folding_of_a_conv_uses_the_parallel_window():
     assert folded["conv"]["SIMD"] == 12 and folded["conv"]["PE"] == 8
 
 
-def test_weight_words_stay_within_the_widest_ap_uint():
-    # 8-bit weights: PE * SIMD * 8 <= 4096 allows at most 512 weights per cycle, not all 64 * 512
-    model = chain(mvau("wide", 512, 64, wdt="INT8"))
+def test_weight_words_stay_within_the_widest_reshaped_array_word():
+    # 16-bit weights: PE * SIMD * 16 <= 65536 allows at most 4096 weights per cycle, not all 64 * 512;
+    # the weights are read one by one, so the 4096-bit ap_uint limit does not apply to their word
+    model = chain(mvau("wide", 512, 64, wdt="INT16"))
     space = FoldingSpace(model, PART)
-    widths = [o.attrs["wide"]["PE"] * o.attrs["wide"]["SIMD"] * 8 for o in lut_options(space.stages[0])]
-    assert max(widths) == 4096 and len(widths) < 7 * 10
-    assert space.fastest_cycles == 512 * 64 // 512
+    widths = [o.attrs["wide"]["PE"] * o.attrs["wide"]["SIMD"] * 16 for o in lut_options(space.stages[0])]
+    assert max(widths) == 65536 > 4096 and len(widths) < 7 * 10
+    assert space.fastest_cycles == 512 * 64 // 4096
+    with pytest.raises(FoldingError, match=r"wide \(MVAU_hls\): its weight word has 131072 bits \(at most 65536\); "
+                                           r".* a weight memory word within 65536 bits"):
+        folding.validate(model, {"wide": {"PE": 64, "SIMD": 128}})
 
 
 def test_input_words_stay_within_the_widest_ap_uint_and_the_dma():
@@ -234,8 +238,8 @@ def test_input_words_stay_within_the_widest_ap_uint_and_the_dma():
     assert max(o.attrs["wide"]["SIMD"] for o in stage.options) == 512
     space = FoldingSpace(chain(mvau("wide", 1024, 2, idt="UINT8", wdt="INT2")), PART)
     assert max(o.attrs["wide"]["SIMD"] for o in space.stages[0].options) == 128
-    with pytest.raises(FoldingError, match=r"wide \(MVAU_hls\): its input 0 word has 8192 bits; every stream and "
-                                           r"buffer word must stay within 4096 bits \(AP_INT_MAX_W"):
+    with pytest.raises(FoldingError, match=r"wide \(MVAU_hls\): its input 0 word has 8192 bits \(at most 4096\); "
+                                           r"every stream and buffer word must stay within 4096 bits \(AP_INT_MAX_W"):
         folding.validate(chain(mvau("wide", 1024, 2, idt="UINT8", wdt="INT2")), {"wide": {"SIMD": 1024}})
 
 
@@ -310,7 +314,8 @@ def test_bram_budget_slows_the_folding_down():
     budget = {**BUDGET, "BRAM36": fastest.totals["BRAM36"] // 4}
     plan = space.fastest_within(budget)
     within = [max(a.cycles, b.cycles) for a, b in itertools.product(*(lut_options(stage) for stage in space.stages))
-              if -(-(a.resources["BRAM_18K"] + b.resources["BRAM_18K"]) // 2) <= budget["BRAM36"]]
+              if -(-(a.resources["BRAM_18K"] + b.resources["BRAM_18K"]) // 2) <= budget["BRAM36"]
+              and a.resources["LUT"] + b.resources["LUT"] <= budget["LUT"]]
     assert plan.cycles == min(within) > fastest.cycles
     assert plan.totals["BRAM36"] <= budget["BRAM36"]
 

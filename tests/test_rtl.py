@@ -61,6 +61,7 @@ def check_rtl(model, tmp_path, input_dtype, seed=0, frames=FRAMES, input_order=N
     (12, 8, 12, 8, "UINT4", "INT4", (1, 2, 1)),   # fully parallel: SIMD = MW, PE = MH
     (16, 4, 2, 4, "UINT2", "INT2", (1,)),
     (9, 6, 3, 3, "UINT1", "UINT3", (1, 7, 1)),    # 1-bit input, unsigned weights, odd sizes
+    (48, 16, 24, 16, "UINT1", "INT16", (1, 2, 1)),  # a 6,144-bit weight word: wider than any ap_uint
 ])
 def test_mvau_with_thresholds(tmp_path, mw, mh, simd, pe, idt, wdt, vecs):
     rng = np.random.default_rng(1)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import boards
 from compiler.hwops import (base_op, constants_impl, fifo_style, multiplies, multiplies_on_dsp, signed_bits,
-                            threshold_stages)
+                            threshold_stages, weight_words)
 
 # the board whose part stands for each family in a calibration sweep
 CALIBRATION_BOARDS = {"xc7": "pynq-z2", "xcup": "zcu104"}
@@ -92,7 +92,7 @@ def describe(inst, part):
             lut_products = products * x_bits * w_bits if multiplies(inst) or x_bits == w_bits == 1 else 0
         # one bipolar operand negates or passes the other: an adder's worth per product
         signed_products = 0 if multiplies(inst) or x_bits == w_bits == 1 else products * max(x_bits, w_bits)
-        weight_rom = (nf * sf, products * w_bits)
+        weight_rom = (weight_words(inst), products * w_bits)
         # the input words an MVAU replays for its other neuron folds: a RAM, in LUTs or (deep) in block RAM
         buffer = (sf, simd * x_bits) if kernel == "MVAU" and nf > 1 else (0, 0)
         buffer_luts = 0
@@ -103,7 +103,7 @@ def describe(inst, part):
         in_lutram = constants_impl(inst, part, "weights") == "lutram"
         if not in_lutram:
             blocks.append(weight_rom)
-        constant_weights = nf * sf == 1                # one weight word: products by constants, far cheaper
+        constant_weights = weight_words(inst) == 1     # one weight word: products by constants, far cheaper
         counts = {"products_lut": 0 if constant_weights else lut_products,
                   "products_const": lut_products if constant_weights else 0,
                   "products_sign": signed_products, "products_dsp": products * product_bits if on_dsp else 0,

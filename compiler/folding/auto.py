@@ -9,8 +9,9 @@ from compiler.hwops import WIDEST_WORD
 
 # FINN caps an MVAU's weight stream (PE * SIMD * weight bits) at 36 bits by default because its
 # decoupled-memory MVAUs stream weights from a memory. Our MVAU reads one weight word of PE * SIMD
-# weights per cycle from its ROM, so we only keep the limit of every word: the widest ap_uint Vitis
-# HLS supports (AP_INT_MAX_W).
+# weights per cycle from its ROM; SetFolding (FINN's strategy, not the default) keeps the cap of a
+# stream word (WIDEST_WORD), narrower than the weight word's own limit (WIDEST_MEMORY_WORD), which the
+# optimizer uses.
 NO_WEIGHT_STREAM_CAP = WIDEST_WORD
 
 

@@ -78,8 +78,8 @@ def kernel_supports(inst):
 
 
 def _within_widest_word(inst):
-    """The widest ap_uint Vitis HLS supports (AP_INT_MAX_W, WIDEST_WORD bits) bounds every stream word
-    and a MAC layer's weight word (PE * SIMD weights: our MVAU/VVAU read them in one cycle)."""
+    """Every stream word within the widest ap_uint Vitis HLS supports (AP_INT_MAX_W, WIDEST_WORD bits),
+    a MAC layer's weight word (PE * SIMD weights, read in one cycle) within WIDEST_MEMORY_WORD."""
     return not too_wide(inst)
 
 

@@ -10,7 +10,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from finn.util.fpgadataflow import is_fpgadataflow_node
 
-from compiler.hwops import WIDEST_WORD, base_op, converter_buffer_bits
+from compiler.hwops import WIDEST_MEMORY_WORD, WIDEST_WORD, base_op, converter_buffer_bits
 from models.errors import UserError
 
 # The attributes FINN's build extracts into (auto_/applied_)folding_config.json, in FINN's order.
@@ -155,26 +155,28 @@ def _restrictions(inst):
 
 
 def word_widths(inst):
-    """(what, bits) of every word our kernels build for this node: its streams' words and a MAC
-    layer's weight memory word (PE * SIMD weights, read in one cycle)."""
+    """(what, bits, limit) of every word our kernels build for this node: its streams' words, which
+    Vitis HLS holds in ap_uints (WIDEST_WORD), and a MAC layer's weight memory word (PE * SIMD weights,
+    read in one cycle from a reshaped array: WIDEST_MEMORY_WORD)."""
     op, get = base_op(inst.onnx_node.op_type), inst.get_nodeattr
     node = inst.onnx_node
     # the other inputs are constants (weights, thresholds, parameters)
     streamed = len(node.input) if op == "StreamingConcat" else \
         2 if op.startswith("Elementwise") and get("rhs_style") == "input" else 1
     for i in range(streamed):
-        yield f"input {i} word", inst.get_instream_width(i)
+        yield f"input {i} word", inst.get_instream_width(i), WIDEST_WORD
     for i in range(len(node.output)):
-        yield f"output {i} word", inst.get_outstream_width(i)
+        yield f"output {i} word", inst.get_outstream_width(i), WIDEST_WORD
     if op in ("MVAU", "VVAU"):
-        yield "weight word", get("PE") * get("SIMD") * inst.get_input_datatype(1).bitwidth()
+        yield "weight word", get("PE") * get("SIMD") * inst.get_input_datatype(1).bitwidth(), WIDEST_MEMORY_WORD
     if op == "StreamingDataWidthConverter":
-        yield "buffer", converter_buffer_bits(inst.get_instream_width(), inst.get_outstream_width())
+        yield "buffer", converter_buffer_bits(inst.get_instream_width(), inst.get_outstream_width()), WIDEST_WORD
 
 
 def too_wide(inst):
-    """What of this node is wider than WIDEST_WORD, as text (empty if nothing)."""
-    return ", ".join(f"its {what} has {bits} bits" for what, bits in word_widths(inst) if bits > WIDEST_WORD)
+    """What of this node is wider than its limit (word_widths), as text (empty if nothing)."""
+    return ", ".join(f"its {what} has {bits} bits (at most {limit})" for what, bits, limit in word_widths(inst)
+                     if bits > limit)
 
 
 def converter_too_wide(written_bits, read_bits):
@@ -186,7 +188,8 @@ def converter_too_wide(written_bits, read_bits):
 
 
 WIDEST_WORD_WHY = (f"every stream and buffer word must stay within {WIDEST_WORD} bits (AP_INT_MAX_W, the widest "
-                   "ap_uint Vitis HLS supports): lower PE/SIMD")
+                   f"ap_uint Vitis HLS supports) and a weight memory word within {WIDEST_MEMORY_WORD} bits (the "
+                   "widest reshaped array word): lower PE/SIMD")
 
 
 def legal_values(node_inst):
