@@ -2,6 +2,8 @@
 small layers and their FIFO (cached by content), DSPs only where the layer's products go to DSPs,
 and the report's section. These are Yosys' counts, not Vivado's."""
 import json
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,6 +71,29 @@ def synthesized(model, folder):
     rtl.generate(model, folder, PYNQ_Z2)
     est = estimate(model, PYNQ_Z2)
     return est, synth.synthesize_build(folder, model, PYNQ_Z2, est, log=lambda *_: None)
+
+
+def test_a_layer_past_the_time_limit_stops_with_every_process_yosys_started(tmp_path, cache, monkeypatch):
+    """Yosys runs ABC in a child process: a stand-in for Yosys that starts one and hangs is stopped,
+    child and all, and the layer reported as not synthesized."""
+    child_pid = tmp_path / "child.pid"
+    stand_in = tmp_path / "yosys_stand_in.py"
+    stand_in.write_text("import pathlib, subprocess, sys, time\n"
+                        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+                        f"pathlib.Path({str(child_pid)!r}).write_text(str(child.pid))\n"
+                        "time.sleep(120)\n")
+    monkeypatch.setattr(synth, "YOSYS_SCRIPT", stand_in)
+    monkeypatch.setattr(synth, "LAYER_TIMEOUT", 3)
+    model = two_layers("lut", 4)
+    rtl.generate(model, tmp_path / "rtl", PYNQ_Z2)
+    result = synth.synthesize_layer(tmp_path / "rtl", rtl.module_name("fc0"), "xc7")
+    assert result == {"error": "not synthesized: Yosys took longer than 3 s", "cached": False}
+    pid = int(child_pid.read_text())
+    status = Path(f"/proc/{pid}/status")
+    deadline = time.time() + 10
+    while status.exists() and "zombie" not in status.read_text() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not status.exists() or "zombie" in status.read_text(), "Yosys' child process outlived the time limit"
 
 
 def test_layers_and_fifos_synthesize_and_a_second_run_is_cached(tmp_path, cache):

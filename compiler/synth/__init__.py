@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -104,14 +105,19 @@ def synthesize_layer(rtl_dir, module, family, options=()):
         cmd = [sys.executable, str(YOSYS_SCRIPT), str(stat), module, family, *options,
                "--", *(str(s.relative_to(rtl_dir)) for s in sources)]
         start = time.time()
-        try:
-            result = subprocess.run(cmd, cwd=rtl_dir, capture_output=True, text=True, timeout=LAYER_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            return {"error": f"not synthesized: Yosys took longer than {LAYER_TIMEOUT} s", "cached": False}
+        # its own process group: Yosys runs ABC as a child process, which a timeout must stop as well
+        with subprocess.Popen(cmd, cwd=rtl_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=LAYER_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                return {"error": f"not synthesized: Yosys took longer than {LAYER_TIMEOUT} s", "cached": False}
         seconds = round(time.time() - start, 1)
-        if result.returncode or not stat.exists():
-            errors = [line for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line or "error" in line]
-            return {"error": "Yosys failed: " + " | ".join(errors[-5:] or [result.stderr[-500:]]), "cached": False}
+        if process.returncode or not stat.exists():
+            errors = [line for line in (stdout + stderr).splitlines() if "ERROR" in line or "error" in line]
+            return {"error": "Yosys failed: " + " | ".join(errors[-5:] or [stderr[-500:]]), "cached": False}
         cells = json.loads(stat.read_text())["design"]["num_cells_by_type"]
     record = {"counts": counts_of(cells), "cells": cells, "seconds": seconds}
     cached.parent.mkdir(parents=True, exist_ok=True)
