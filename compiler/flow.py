@@ -27,7 +27,7 @@ import boards
 from compiler import codegen, folding, frontend, verify
 from compiler.buildfolder import BuildFolder, Terminated, graph_path, sigterm_interrupts, timestamp
 from compiler.console import Console
-from compiler.estimate import COST_MODELS, DEFAULT_COST_MODEL, estimate, write_report
+from compiler.estimate import COST_MODELS, DEFAULT_COST_MODEL, MODEL_NAMES, estimate, write_report
 from compiler.estimate.report import write_summary
 from compiler.fileio import replace_dir, save_model, scratch_dir, write_json
 from compiler.hwops import MIN_FIFO_DEPTH
@@ -331,10 +331,9 @@ def _step_folding(build):
             if not chosen["met"]:
                 build.log.info(f"target {fps:g} fps is beyond this graph: its fastest legal folding reaches "
                                f"{chosen['fastest_fps']:.0f} fps")
-            model_name = "our cost model" if cost_model == "ours" else "FINN's cost model"
             build.log.info(f"folding optimizer: {chosen['fps']:.0f} fps ({chosen['cycles']} cycles per frame) with "
                            f"{chosen['LUT']} LUT, {chosen['BRAM36']} BRAM36, {chosen['DSP']} DSP, "
-                           f"{chosen['URAM']} URAM (resources by {model_name})")
+                           f"{chosen['URAM']} URAM (resources by {MODEL_NAMES[cost_model]})")
     config = folding.extract(model)
     folding.save(config, build.dir / "folding.json")
     build.notes["folding"] = {"source": [kind, *args], "applied": build.file_hash(build.dir / "folding.json")}
@@ -356,9 +355,13 @@ def _step_estimate(build):
     write_json({"budget": folding.resource_budget(board, build.config.max_resources), "front": front},
                build.dir / "report" / "pareto.json")
     fit = "fits" if report["fits_board"] else "does NOT fit"
+    other = "ours" if cost_model == "finn" else "finn"
+    other_luts = report["luts_by_model"][other]
+    beside = (f"; by {MODEL_NAMES[other]} {other_luts} LUT"
+              + (f", more than the board's {board.resources['LUT']}" if other_luts > board.resources["LUT"] else ""))
     build.log.info(f"estimated {report['estimated_fps']:.0f} fps at {report['clock_mhz']:g} MHz "
-                   f"(bottleneck {report['bottleneck']}), {report['totals']['LUT']:.0f} LUT: {fit} on "
-                   f"{build.config.board_info.name}")
+                   f"(bottleneck {report['bottleneck']}), {report['totals']['LUT']:.0f} LUT by "
+                   f"{MODEL_NAMES[cost_model]}: {fit} on {build.config.board_info.name}{beside}")
 
 
 def _step_report(build):

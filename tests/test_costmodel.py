@@ -86,6 +86,21 @@ def test_estimate_takes_the_cost_model_asked_for_and_keeps_the_other_beside():
     assert finn["LUT"] == ours["finn_LUT"] == finn["finn_LUT"] != ours["LUT"]
 
 
+def test_the_design_total_by_either_model_is_reported_whichever_folds(tmp_path):
+    """The design's LUTs by each model, whichever the estimate takes, and the summary says the other's."""
+    from compiler.estimate.report import write_summary
+
+    model = calibrate.build(MVAU, 0)
+    finn, ours = (estimate(model, PYNQ_Z2, cost_model=m) for m in ("finn", "ours"))
+    assert finn["luts_by_model"] == ours["luts_by_model"]
+    assert ours["luts_by_model"]["ours"] == ours["totals"]["LUT"] != finn["totals"]["LUT"]
+    assert finn["luts_by_model"]["finn"] == finn["totals"]["LUT"]
+    write_summary("one layer", finn, [], {}, tmp_path / "report")
+    luts = ours["totals"]["LUT"]
+    assert (f"By our cost model (fitted to Yosys) it takes {luts:,} LUT ({luts / 53200:.0%} of the board's)."
+            in (tmp_path / "report" / "summary.md").read_text())
+
+
 @pytest.mark.rtl
 @pytest.mark.parametrize("config,board", [
     (MVAU, PYNQ_Z2),

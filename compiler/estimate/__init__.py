@@ -23,6 +23,7 @@ from compiler.hwops import dsp_slices, fifo_depth, fifo_style, reorg_shape
 
 LAYER_RESOURCES = ("LUT", "BRAM_18K", "URAM", "DSP")
 COST_MODELS = ("ours", "finn")
+MODEL_NAMES = {"ours": "our cost model (fitted to Yosys)", "finn": "FINN's cost model"}
 # Not ours: by it (and by Yosys) an MVAU's 8-bit-activation thresholds (255 per channel) cost about 12k
 # LUT in LUT ROMs or 26 BRAM18 in block RAM, so VGG10 w8a8, the default build, fits Pynq-Z2 by no folding
 # (its thresholds and weights hold more bits than the board's block RAM).
@@ -132,6 +133,10 @@ def estimate(model, board, clock_mhz=None, cost_model=DEFAULT_COST_MODEL):
     fifos = fifo_estimates(model)
     totals = {r: sum(item[r] for item in layers + fifos) for r in LAYER_RESOURCES}
     totals["BRAM36"] = math.ceil(totals["BRAM_18K"] / 2)
+    # the design's LUTs by either model: ours where it covers a layer, FINN's elsewhere (and the FIFOs)
+    unmodelled = sum(layer["LUT"] for layer in layers if "ours_LUT" not in layer) + sum(f["LUT"] for f in fifos)
+    luts_by_model = {"finn": unmodelled + sum(layer["finn_LUT"] for layer in layers if "ours_LUT" in layer),
+                     "ours": unmodelled + sum(layer["ours_LUT"] for layer in layers if "ours_LUT" in layer)}
     bottleneck = max(layers, key=lambda layer: layer["cycles"])
     critical_path = critical_path_cycles(model, {layer["name"]: layer["cycles"] for layer in layers})
     fits = {r: {"used": totals[r], "available": board.resources[r],
@@ -146,6 +151,7 @@ def estimate(model, board, clock_mhz=None, cost_model=DEFAULT_COST_MODEL):
         "layers": layers,
         "fifos": fifos,
         "totals": totals,
+        "luts_by_model": luts_by_model,
         "max_cycles": bottleneck["cycles"],
         "bottleneck": bottleneck["name"],
         "critical_path_cycles": critical_path,

@@ -7,6 +7,7 @@ front with this build's design on it. Plots use matplotlib's object API (no pypl
 """
 from matplotlib.figure import Figure
 
+from compiler.estimate import MODEL_NAMES
 from compiler.fileio import write_file
 
 # FINN's per-layer unit -> (board unit, layer units per board unit)
@@ -27,6 +28,14 @@ def _fits(point, budget):
     return all(point[r] <= budget[r] for r in budget)
 
 
+def _other_model(est):
+    """The design's LUTs by the cost model the estimate did not use, against the board."""
+    other = "ours" if est["cost_model"] == "finn" else "finn"
+    luts, available = est["luts_by_model"][other], est["fits"]["LUT"]["available"]
+    return (f"By {MODEL_NAMES[other]} it takes {luts:,} LUT ({luts / available:.0%} of the board's)"
+            + (": more than the board has." if luts > available else "."))
+
+
 def _summary(title, est, front, budget):
     clock, bottleneck = est["clock_mhz"], est["bottleneck"]
     balance = f"{est['balance']:.2f}" if est["balance"] is not None else "n/a (no MAC layers)"
@@ -38,7 +47,7 @@ def _summary(title, est, front, budget):
              "(total MACs / MAC units / bottleneck cycles; 1 = every MAC unit busy every cycle). "
              f"The design {fit} on the board. Estimates: cycles from our kernels' cycle model, resources from "
              + (_OUR_MODEL if est["cost_model"] == "ours" else "FINN's analytical models")
-             + "; width converters and FIFOs included.", "",
+             + "; width converters and FIFOs included. " + _other_model(est), "",
              _table(("resource", "used", "available", "utilization"),
                     [(r, f["used"], f["available"], f"{f['utilization']:.1%}" if f["utilization"] is not None else "-")
                      for r, f in est["fits"].items()]), "",
