@@ -27,7 +27,7 @@ import boards
 from compiler import codegen, folding, frontend, verify
 from compiler.buildfolder import BuildFolder, Terminated, graph_path, sigterm_interrupts, timestamp
 from compiler.console import Console
-from compiler.estimate import COST_MODELS, DEFAULT_COST_MODEL, MODEL_NAMES, estimate, write_report
+from compiler.estimate import COST_MODELS, DEFAULT_COST_MODEL, MODEL_NAMES, estimate, other_cost_model, write_report
 from compiler.estimate.report import write_summary
 from compiler.fileio import replace_dir, save_model, scratch_dir, write_json
 from compiler.hwops import MIN_FIFO_DEPTH
@@ -355,7 +355,7 @@ def _step_estimate(build):
     write_json({"budget": folding.resource_budget(board, build.config.max_resources), "front": front},
                build.dir / "report" / "pareto.json")
     fit = "fits" if report["fits_board"] else "does NOT fit"
-    other = "ours" if cost_model == "finn" else "finn"
+    other = other_cost_model(cost_model)
     other_luts = report["luts_by_model"][other]
     beside = (f"; by {MODEL_NAMES[other]} {other_luts} LUT"
               + (f", more than the board's {board.resources['LUT']}" if other_luts > board.resources["LUT"] else ""))

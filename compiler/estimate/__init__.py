@@ -31,6 +31,11 @@ DEFAULT_COST_MODEL = "finn"
 FIT_RESOURCES = ("LUT", "BRAM36", "URAM", "DSP")   # what FINN estimates, in the board's units
 
 
+def other_cost_model(cost_model):
+    """The cost model an estimate by `cost_model` keeps beside."""
+    return next(m for m in COST_MODELS if m != cost_model)
+
+
 def _check_graph(model):
     if not model.graph.node:
         raise ValueError("estimates need a dataflow graph; this one has no nodes")

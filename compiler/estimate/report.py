@@ -7,7 +7,7 @@ front with this build's design on it. Plots use matplotlib's object API (no pypl
 """
 from matplotlib.figure import Figure
 
-from compiler.estimate import MODEL_NAMES
+from compiler.estimate import MODEL_NAMES, other_cost_model
 from compiler.fileio import write_file
 
 # FINN's per-layer unit -> (board unit, layer units per board unit)
@@ -30,7 +30,7 @@ def _fits(point, budget):
 
 def _other_model(est):
     """The design's LUTs by the cost model the estimate did not use, against the board."""
-    other = "ours" if est["cost_model"] == "finn" else "finn"
+    other = other_cost_model(est["cost_model"])
     luts, available = est["luts_by_model"][other], est["fits"]["LUT"]["available"]
     return (f"By {MODEL_NAMES[other]} it takes {luts:,} LUT ({luts / available:.0%} of the board's)"
             + (": more than the board has." if luts > available else "."))
