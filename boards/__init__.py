@@ -6,6 +6,7 @@ as is; `get()` also accepts the file name, in any case and with `_` for `-` (`py
 """
 import json
 from dataclasses import dataclass, field, fields
+from functools import cache
 from pathlib import Path
 
 PS_TYPES = ("zynq-7000", "zynq-ultrascale+")
@@ -81,8 +82,10 @@ def get(name):
     return _BOARDS[canonical(name)]
 
 
+@cache
 def family_of_part(part):
-    """The FPGA family (FAMILIES) of `part`, by the boards that carry it."""
+    """The FPGA family (FAMILIES) of `part`, by the boards that carry it (cached: the cost model asks
+    for every candidate layer it prices)."""
     for board in _BOARDS.values():
         if board.part == part:
             return board.family

@@ -222,7 +222,7 @@ def main(argv=None):
                         help="FPGA family to fit (default all: " + ", ".join(costmodel.CALIBRATION_BOARDS) + ")")
     parser.add_argument("--workers", type=int, default=2, help="Yosys runs at a time (default 2)")
     parser.add_argument("--samples-per-kernel", type=int, default=56)
-    parser.add_argument("--out-dir", type=Path, default=costmodel.calibration_file("xc7").parent,
+    parser.add_argument("--out-dir", type=Path,
                         help="where calibration_<family>.json goes (default: beside the cost model)")
     args = parser.parse_args(argv)
     configs = configurations(args.samples_per_kernel)
@@ -237,7 +237,8 @@ def main(argv=None):
                        "board": costmodel.CALIBRATION_BOARDS[family],
                        "held_out": f"every {HELD_OUT_EVERY}th sample per kernel",
                        "kernels": fit(samples), "samples": samples}
-        out = args.out_dir / costmodel.calibration_file(family).name
+        out = costmodel.calibration_file(family)
+        out = args.out_dir / out.name if args.out_dir else out
         write_json(calibration, out)
         print(table(calibration))
         print(f"calibrate: wrote {out}")
