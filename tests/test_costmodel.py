@@ -120,3 +120,13 @@ def test_lut_model_against_a_fresh_synthesis(tmp_path, config, board):
     measured, ours = result["counts"]["LUT"], costmodel.layer_cost(inst, board.part)["LUT"]
     finn = inst.node_res_estimation(board.part)["LUT"]
     assert abs(ours - measured) <= 0.5 * measured and abs(ours - measured) < abs(finn - measured), (ours, finn, measured)
+
+
+@pytest.mark.parametrize("family", sorted(costmodel.CALIBRATION_BOARDS))
+def test_committed_fit_is_the_fit_of_its_samples_as_described_today(family):
+    """calibration_<family>.json holds what `calibrate --refit` makes of its own samples: describe() has
+    not drifted from the features the coefficients were fitted to, nor the fit from the file."""
+    data = json.loads(costmodel.calibration_file(family).read_text())
+    samples = calibrate.refeatured(data["samples"], family, log=lambda _: None)
+    assert [s["features"] for s in samples] == [s["features"] for s in data["samples"]]
+    assert calibrate.fit(samples) == data["kernels"]

@@ -5,11 +5,13 @@ thresholds; PE, SIMD, folds, bit widths, activations, LUT or DSP products, LUT o
 generated as RTL, synthesized with Yosys for each FPGA family (synth_xilinx -family xc7 for Zynq-7000,
 xcup for Zynq UltraScale+; cached by content like every synthesis here), and for every kernel and
 resource (LUT, FF) the coefficients of costmodel.describe()'s features are fitted by non-negative
-least squares on relative error, on three of every four samples; the fourth is held out and the
-error there reported, beside FINN's estimate's on the same layers. The same layers for every family.
-Writes compiler/estimate/calibration_<family>.json (coefficients, errors, every sample).
+least squares on relative error (a layer smaller than SMALL_LAYER counting as that size), on three of
+every four samples; the fourth is held out and the error there reported, beside FINN's estimate's on
+the same layers. The same layers for every family. Writes compiler/estimate/calibration_<family>.json
+(coefficients, errors, every sample). --refit fits again the Yosys counts that file keeps, with
+describe()'s features as they are now: no synthesis.
 
-    python -m compiler.estimate.calibrate [--family xc7|xcup|all] [--workers 2] [--samples-per-kernel N]
+    python -m compiler.estimate.calibrate [--family xc7|xcup|all] [--workers 2] [--samples-per-kernel N] [--refit]
 """
 import argparse
 import json
@@ -42,6 +44,10 @@ ACTIVATIONS = [None, "UINT2", "UINT4", "BIPOLAR"]
 STYLES = ["distributed", "block"]
 # a lone layer synthesizes in well under a minute up to about this many bit-products in LUTs
 MAX_LUT_BIT_PRODUCTS = 1024
+# The fit's error is relative, but a layer under this many LUTs (FFs) weighs as one of this size: at
+# tens of LUTs Yosys' count is mostly control logic, and by weighing those layers as much as the
+# large ones a relative fit overestimated VGG10 w8a8's MVAUs (5,000-34,000 LUTs) by 17 % summed.
+SMALL_LAYER = 100
 
 
 def _steps(odt):
@@ -163,6 +169,22 @@ def measure(configs, work, workers, family, log=print):
         return list(pool.map(one, prepared))
 
 
+def refeatured(samples, family, log=print):
+    """The stored `samples` with their features, BRAM geometry and packing described again by the cost
+    model as it is now (each layer rebuilt from its config and seed, as measure() built it); Yosys' and
+    FINN's counts kept."""
+    board = boards.get(costmodel.CALIBRATION_BOARDS[family])
+    refreshed = []
+    for index, sample in enumerate(samples):
+        inst = getCustomOp(build(sample["config"], SEED + index).graph.node[0])
+        kernel, features, blocks = costmodel.describe(inst, board.part)
+        refreshed.append({**sample, "kernel": kernel, "features": features,
+                          "bram18_geometry": sum(costmodel.bram18_of_rom(*b) for b in blocks),
+                          "dsp_pack": dsp_packing(inst).lanes})
+    log(f"calibrate ({family}): {len(refreshed)} stored layers described again, no synthesis")
+    return refreshed
+
+
 def _errors(predicted, measured):
     """Each layer's relative error, mean and max, and the summed absolute error over the summed count
     (weighted: a layer counts as it weighs, as in a design's total)."""
@@ -186,7 +208,7 @@ def fit(samples):
         entry = {"samples_fitted": len(train), "samples_held_out": len(test), "fits": {}}
         for resource in costmodel.FITTED:
             y = np.array([s["yosys"][resource] for s in train], dtype=float)
-            weight = 1.0 / np.maximum(y, 1.0)                    # relative error
+            weight = 1.0 / np.maximum(y, SMALL_LAYER)
             coef, _ = nnls(x_train * weight[:, None], y * weight)
             coefficients = {n: round(float(c), 5) for n, c in zip(names, coef) if c > 0}
             measured = [s["yosys"][resource] for s in test]
@@ -222,17 +244,23 @@ def main(argv=None):
                         help="FPGA family to fit (default all: " + ", ".join(costmodel.CALIBRATION_BOARDS) + ")")
     parser.add_argument("--workers", type=int, default=2, help="Yosys runs at a time (default 2)")
     parser.add_argument("--samples-per-kernel", type=int, default=56)
+    parser.add_argument("--refit", action="store_true",
+                        help="fit the Yosys counts kept in calibration_<family>.json again, without synthesis")
     parser.add_argument("--out-dir", type=Path,
                         help="where calibration_<family>.json goes (default: beside the cost model)")
     args = parser.parse_args(argv)
     configs = configurations(args.samples_per_kernel)
     families = list(costmodel.CALIBRATION_BOARDS) if args.family == "all" else [args.family]
     for family in families:
-        tool = f"Yosys (pyosys {synth.yosys_version()}) synth_xilinx -family {family}"
-        print(f"calibrate: {len(configs)} layers through {tool}, {args.workers} at a time; "
-              f"cached in {synth.cache_dir()}")
-        with tempfile.TemporaryDirectory(prefix="calibrate_") as work:
-            samples = measure(configs, work, args.workers, family)
+        if args.refit:
+            kept = json.loads(costmodel.calibration_file(family).read_text())
+            tool, samples = kept["tool"], refeatured(kept["samples"], family)
+        else:
+            tool = f"Yosys (pyosys {synth.yosys_version()}) synth_xilinx -family {family}"
+            print(f"calibrate: {len(configs)} layers through {tool}, {args.workers} at a time; "
+                  f"cached in {synth.cache_dir()}")
+            with tempfile.TemporaryDirectory(prefix="calibrate_") as work:
+                samples = measure(configs, work, args.workers, family)
         calibration = {"tool": tool, "note": synth.NOT_VIVADO, "seed": SEED,
                        "board": costmodel.CALIBRATION_BOARDS[family],
                        "held_out": f"every {HELD_OUT_EVERY}th sample per kernel",
