@@ -139,6 +139,13 @@ def configurations(per_kernel, seed=SEED):
     return [c for kernel in costmodel.KERNELS for c in found[kernel]]
 
 
+def _described(inst, part):
+    """What our cost model makes of a sample layer: its kernel, features, BRAM geometry and DSP packing."""
+    kernel, features, blocks = costmodel.describe(inst, part)
+    return {"kernel": kernel, "features": features,
+            "bram18_geometry": sum(costmodel.bram18_of_rom(*b) for b in blocks), "dsp_pack": dsp_packing(inst).lanes}
+
+
 def measure(configs, work, workers, family, log=print):
     """Per configuration: its features and FINN's estimate (from the graph) and Yosys' counts for `family`."""
     board = boards.get(costmodel.CALIBRATION_BOARDS[family])
@@ -148,11 +155,8 @@ def measure(configs, work, workers, family, log=print):
         inst = getCustomOp(model.graph.node[0])
         folder = Path(work) / f"layer{index}"
         rtl.generate(model, folder, board)
-        kernel, features, blocks = costmodel.describe(inst, board.part)
         finn = inst.node_res_estimation(board.part)
-        prepared.append(({"config": config, "kernel": kernel, "features": features,
-                          "bram18_geometry": sum(costmodel.bram18_of_rom(*b) for b in blocks),
-                          "dsp_pack": dsp_packing(inst).lanes,
+        prepared.append(({"config": config, **_described(inst, board.part),
                           "finn": {"LUT": math.ceil(finn["LUT"]), "BRAM_18K": math.ceil(finn["BRAM_18K"])}},
                          folder, rtl.module_name(model.graph.node[0].name), synth.layer_options(inst, board)))
 
@@ -177,10 +181,7 @@ def refeatured(samples, family, log=print):
     refreshed = []
     for index, sample in enumerate(samples):
         inst = getCustomOp(build(sample["config"], SEED + index).graph.node[0])
-        kernel, features, blocks = costmodel.describe(inst, board.part)
-        refreshed.append({**sample, "kernel": kernel, "features": features,
-                          "bram18_geometry": sum(costmodel.bram18_of_rom(*b) for b in blocks),
-                          "dsp_pack": dsp_packing(inst).lanes})
+        refreshed.append({**sample, **_described(inst, board.part)})
     log(f"calibrate ({family}): {len(refreshed)} stored layers described again, no synthesis")
     return refreshed
 
