@@ -104,6 +104,11 @@ def build(config, seed):
     return narrowest_types(model)
 
 
+def sample_model(index, config):
+    """The graph of sweep sample number `index`: its layer built with that sample's own seed."""
+    return build(config, SEED + index)
+
+
 def configurations(per_kernel, seed=SEED):
     """A seeded sample of `per_kernel` layer configurations of each kernel, small enough to synthesize quickly."""
     rng = np.random.default_rng(seed)
@@ -151,7 +156,7 @@ def measure(configs, work, workers, family, log=print):
     board = boards.get(costmodel.CALIBRATION_BOARDS[family])
     prepared = []
     for index, config in enumerate(configs):
-        model = build(config, SEED + index)
+        model = sample_model(index, config)
         inst = getCustomOp(model.graph.node[0])
         folder = Path(work) / f"layer{index}"
         rtl.generate(model, folder, board)
@@ -180,7 +185,7 @@ def refeatured(samples, family, log=print):
     board = boards.get(costmodel.CALIBRATION_BOARDS[family])
     refreshed = []
     for index, sample in enumerate(samples):
-        inst = getCustomOp(build(sample["config"], SEED + index).graph.node[0])
+        inst = getCustomOp(sample_model(index, sample["config"]).graph.node[0])
         refreshed.append({**sample, **_described(inst, board.part)})
     log(f"calibrate ({family}): {len(refreshed)} stored layers described again, no synthesis")
     return refreshed
