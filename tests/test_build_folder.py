@@ -61,9 +61,11 @@ def start_build(out, compile_cppsim=False):
     compile_cppsim, empty caches, so that g++ runs and can be killed (the build is killed before
     anything else would use them)."""
     env = {**os.environ, **({"DFA_CACHE_DIR": str(out.parent / "cache")} if compile_cppsim else {})}
+    # Ctrl-C as at a terminal even when the tests run in the background, where SIGINT is inherited ignored
     return subprocess.Popen([sys.executable, "-m", "compiler", "build", "--model", "tiny", "--target-fps",
                              str(TARGET_FPS), "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(out, text, after, timeout=300):
