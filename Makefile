@@ -1,7 +1,8 @@
 # Brevitas model -> streaming dataflow accelerator. Every target sets up .venv itself.
 #   make build [MODEL=vgg10] [BOARD=pynq-z2] [FOLDING=f.json | TARGET_FPS=N|max] [MAX_RESOURCES=LUT=50000,...]
 #              [DATA=x.hdf5] [CKPT=x.pt] [BITS=bits.json] [INPUT_SHAPE=2,1024] [FRAMES=16] [CLOCK_MHZ=...] [OUT=build/dir]
-#              [FIFO_SIZING=1|0] [RTLSIM_FRAMES=5] [SYNTH_FRAMES=2] [SYNTH=auto|1|0] [COST_MODEL=finn|ours]
+#              [FIFO_SIZING=1|0] [RTLSIM_FRAMES=5] [SYNTH_FRAMES=2] [SYNTH=auto|1|0] [SYNTH_TIMEOUT=900] [COST_MODEL=finn|ours]
+#              [INPUT_PHASES=1|2|...: samples per pixel of a 1D network's first conv and pool]
 #              [CONFIG=build.json|.yaml: options as in a build's build_config.json; variables given win]
 #   make rtlsim [MODEL=... BOARD=... | OUT=build/dir] [FRAMES=N] [DATA=x.hdf5]: the built RTL in Verilator again
 #   make train [MODEL=vgg10] [DATA=x.hdf5] [OUT=out.pt] [RECIPE=seed|quick] [BITS=bits.json]
@@ -63,7 +64,7 @@ build: $(STAMP)
 	$(DFA) build --config="$(CONFIG)" $(call given,MODEL,--model) $(call given,BOARD,--board) $(call given,FRAMES,--frames) \
 	  --folding="$(FOLDING)" --target-fps="$(TARGET_FPS)" --max-resources="$(MAX_RESOURCES)" \
 	  --data="$(DATA)" --ckpt="$(CKPT)" --bits="$(BITS)" --input-shape="$(INPUT_SHAPE)" --clock-mhz="$(CLOCK_MHZ)" --out="$(OUT)" \
-	  --cost-model="$(COST_MODEL)" --fifo-sizing="$(FIFO_SIZING)" --rtlsim-frames="$(RTLSIM_FRAMES)" --synth-frames="$(SYNTH_FRAMES)" --synth="$(SYNTH)" $(if $(V),-v)
+	  --cost-model="$(COST_MODEL)" --fifo-sizing="$(FIFO_SIZING)" --rtlsim-frames="$(RTLSIM_FRAMES)" --synth-frames="$(SYNTH_FRAMES)" --synth="$(SYNTH)" --synth-timeout="$(SYNTH_TIMEOUT)" --input-phases="$(INPUT_PHASES)" $(if $(V),-v)
 
 # The built RTL in Verilator again, on more frames (FRAMES=) or on a dataset (DATA=): exact against cppsim.
 rtlsim: $(STAMP)

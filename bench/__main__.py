@@ -8,7 +8,8 @@ The rtl part (bench/rtl.py) builds VGG10-w4a4 on ZCU104 at its fastest and Bacal
 reports rtlsim's measured cycles against the estimate, FIFO sizing, and rtlsim's speed and compile time.
 The scale part (bench/scale.py) times a sweep of 8 builds and verify-dataset on 10,000 frames on Ray,
 with 1 and with 2 workers. The dsp part (bench/dsp.py) folds VGG10 on Pynq-Z2 with and without DSPs
-to spend and builds the DSP folding with Yosys synthesis. The search part (bench/search.py) runs the
+to spend and builds the DSP folding with Yosys synthesis. The phases part (bench/phases.py) builds
+VGG10-w4a4 on ZCU104 with two input samples a pixel, measured in rtlsim and counted by Yosys. The search part (bench/search.py) runs the
 mixed-precision search on VGG10 for Pynq-Z2 and folds the chosen networks against uniform w8a8 and w4a4.
 """
 import argparse
@@ -31,13 +32,14 @@ from compiler.sim import CppSim
 from bench import bnn_pynq as bnn_pynq_bench
 from bench import dsp as dsp_bench
 from bench import folding as folding_bench
+from bench import phases as phases_bench
 from bench import rtl as rtl_bench
 from bench import scale as scale_bench
 from bench import search as search_bench
 
 HERE = Path(__file__).parent
 MODELS = ["vgg10-w4a4", "vgg10"]
-PARTS = ["builds", "folding", "bnn_pynq", "rtl", "scale", "dsp", "search"]
+PARTS = ["builds", "folding", "bnn_pynq", "rtl", "scale", "dsp", "phases", "search"]
 
 
 def macs_per_frame(model):
@@ -105,6 +107,8 @@ def main(argv=None):
             results["scale"] = scale_bench.run(HERE / "build")
         if "dsp" in args.parts:
             results["dsp"] = dsp_bench.run(HERE / "build")
+        if "phases" in args.parts:
+            results["phases"] = phases_bench.run(HERE / "build")
         if "search" in args.parts:
             results["search"] = search_bench.run(HERE / "build")
     except BuildError as error:
@@ -128,6 +132,8 @@ def main(argv=None):
         print(f"\n{scale_bench.table(results['scale'])}")
     if "dsp" in args.parts:
         print(f"\n{dsp_bench.table(results['dsp'])}")
+    if "phases" in args.parts:
+        print(f"\n{phases_bench.table(results['phases'])}")
     if "search" in args.parts:
         print(f"\n{search_bench.table(results['search'])}")
     print(f"written {path}")

@@ -47,19 +47,25 @@ def run(build_root, log=print):
     start = time.time()
     run_build(BuildConfig(model=MODEL, board=BOARD, out_dir=out, target_fps="max", synth="1"))
     result["build_seconds"] = round(time.time() - start, 1)
+    result["built"] = built(out)
+    return result
+
+
+def built(out):
+    """A finished build's estimate, verification, rtlsim measurement and Yosys counts (layer by layer)."""
     report = out / "report"
     est = json.loads((report / "estimates.json").read_text())
     synth = json.loads((report / "synth.json").read_text())
     verification = json.loads((out / "verification.json").read_text())
     rtlsim = json.loads((report / "rtlsim.json").read_text()) if (report / "rtlsim.json").exists() else {}
-    result["built"] = {
-        "estimated_fps": round(est["estimated_fps"], 1), "verified": verification["ok"],
+    return {
+        "estimated_fps": round(est["estimated_fps"], 1), "estimated_LUT": est["totals"]["LUT"],
+        "cost_model": est["cost_model"], "verified": verification["ok"],
         "rtlsim": rtlsim, "yosys": {"tool": synth["tool"], "totals": synth["totals"], "fits_board": synth["fits_board"],
                                     "utilization": synth["utilization"], "not_synthesized": synth["not_synthesized"]},
         "layers": [{"name": layer["name"], "estimate": layer["estimate"],
                     "yosys": {r: layer.get("counts", {}).get(r) for r in ("LUT", "FF", "DSP", "BRAM18", "BRAM36")}}
                    for layer in synth["layers"]]}
-    return result
 
 
 def table(result):
@@ -73,12 +79,15 @@ def table(result):
                 continue
             lines.append(f"| {cost_model} | {label} | {row['fps']:,.0f} | {row['cycles']} | {row['LUT']:,} | "
                          f"{row['BRAM36']} | {row['DSP']} |")
-    built = result.get("built")
-    if built:
-        yosys = built["yosys"]["totals"]
-        lines += ["", f"built (FINN's cost model, with DSPs) in {result['build_seconds']} s: verified {built['verified']}; rtlsim "
-                      f"{built['rtlsim'].get('interval_cycles', '?')} cycles per frame (Verilator); "
-                      f"{built['yosys']['tool']}: {yosys['LUT']:,} LUT, {yosys['FF']:,} FF, {yosys['DSP']} DSP, "
-                      f"{yosys['BRAM18'] + 2 * yosys['BRAM36']} BRAM18; fits the board by Yosys: "
-                      f"{built['yosys']['fits_board']}"]
+    if result.get("built"):
+        lines += ["", f"built (FINN's cost model, with DSPs) in {result['build_seconds']} s: {built_line(result['built'])}"]
     return "\n".join(lines)
+
+
+def built_line(built):
+    yosys = built["yosys"]["totals"]
+    missing = built["yosys"]["not_synthesized"]
+    return (f"verified {built['verified']}; rtlsim {built['rtlsim'].get('interval_cycles', '?')} cycles per frame "
+            f"(Verilator); {built['yosys']['tool']}: {yosys['LUT']:,} LUT, {yosys['FF']:,} FF, {yosys['DSP']} DSP, "
+            f"{yosys['BRAM18'] + 2 * yosys['BRAM36']} BRAM18; fits the board by Yosys: {built['yosys']['fits_board']}"
+            + (f"; not synthesized: {', '.join(map(str, missing))}" if missing else ""))

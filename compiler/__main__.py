@@ -4,7 +4,7 @@ import os
 import sys
 import tempfile
 
-from compiler.synth import AUTO_MAX_LUT
+from compiler.synth import AUTO_MAX_LUT, LAYER_TIMEOUT
 from models.errors import UserError, add_verbose_flag, run_cli
 
 
@@ -14,9 +14,10 @@ def _build(args):
     given = dict(model=args.model, board=args.board, out_dir=args.out, folding=args.folding,
                  target_fps=args.target_fps, data=args.data, ckpt=args.ckpt, bits=args.bits, input_shape=args.input_shape,
                  frames=args.frames, clock_mhz=args.clock_mhz, folding_strategy=args.folding_strategy,
-                 max_resources=args.max_resources, cost_model=args.cost_model,
+                 max_resources=args.max_resources, cost_model=args.cost_model, input_phases=args.input_phases,
                  fifo_sizing=None if args.fifo_sizing is None else _switch(args.fifo_sizing, "FIFO_SIZING"),
-                 rtlsim_frames=args.rtlsim_frames, synth_frames=args.synth_frames, synth=args.synth)
+                 rtlsim_frames=args.rtlsim_frames, synth_frames=args.synth_frames, synth=args.synth,
+                 synth_timeout=args.synth_timeout)
     options = read_config_file(args.config) if args.config else {}      # the command line's values win
     options.update({name: value for name, value in given.items() if value is not None})
     run_build(BuildConfig(**options, chatter=args.verbose), stop_after=args.stop_after)
@@ -88,6 +89,9 @@ def main(argv=None):
     build.add_argument("--cost-model", type=_empty_to_none,
                        help="resources of the estimates and the optimizer: finn (FINN's model of FINN's kernels; "
                             "default) or ours (our kernels, fitted to Yosys)")
+    build.add_argument("--input-phases", type=_empty_to_none,
+                       help="samples per pixel of a 1D network's first convolution and max pool (default 1), so "
+                            "the frame streams in fewer cycles than it has samples")
     build.add_argument("--data", type=_empty_to_none, help="RadioML 2018.01A HDF5 (default: synthetic data)")
     build.add_argument("--ckpt", type=_empty_to_none, help="trained weights (default: train briefly first)")
     build.add_argument("--bits", type=_empty_to_none,
@@ -103,6 +107,9 @@ def main(argv=None):
     build.add_argument("--synth", type=_empty_to_none,
                        help="Yosys synthesis of every layer (report/synth.json): auto (default: designs up to "
                             f"{AUTO_MAX_LUT:,} estimated LUT), 1 or 0")
+    build.add_argument("--synth-timeout", type=_empty_to_none,
+                       help=f"seconds Yosys may take on one layer before it is reported as not synthesized "
+                            f"(default {LAYER_TIMEOUT})")
     build.add_argument("--stop-after", type=_empty_to_none, help="stop after this step")
     build.set_defaults(run=_build)
     rerun = sub.add_parser("rtlsim", help="run a build's RTL in Verilator again, on more frames or on a dataset")

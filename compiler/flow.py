@@ -31,7 +31,7 @@ from compiler.estimate import COST_MODELS, DEFAULT_COST_MODEL, MODEL_NAMES, esti
 from compiler.estimate.report import write_summary
 from compiler.fileio import replace_dir, save_model, scratch_dir, write_json
 from compiler.hwops import MIN_FIFO_DEPTH
-from compiler.synth import AUTO_MAX_LUT, SYNTH_MODES
+from compiler.synth import AUTO_MAX_LUT, LAYER_TIMEOUT, SYNTH_MODES
 from models import images
 from models.errors import InternalError, MissingFileError, UserError, positive_number, whole_number, writable_dir
 from models.sources import load_source, parse_shape
@@ -70,10 +70,12 @@ class BuildConfig:
     folding_strategy: str = "optimize"   # automatic folding: one of FOLDING_STRATEGIES
     max_resources: str | None = None     # automatic folding's budget, e.g. "LUT=50000,BRAM36=100" or "70%"
     cost_model: str = DEFAULT_COST_MODEL  # resources by FINN's model or ours of our kernels: COST_MODELS
+    input_phases: int | str = 1          # samples per pixel of a 1D network's first conv and pool (frontend.polyphase)
     fifo_sizing: bool = True             # size the FIFOs by rtlsim (else keep the folding's depths)
     rtlsim_frames: int | str = DEFAULT_RTLSIM_FRAMES   # frames of the rtlsim performance run
     synth_frames: int | str = DEFAULT_SYNTH_FRAMES     # verification frames of cppsim_synth (at most FRAMES)
     synth: str = "auto"                  # Yosys synthesis of the RTL: auto (small designs), 1 or 0
+    synth_timeout: int | str = LAYER_TIMEOUT   # seconds Yosys may take on one layer
     chatter: bool = False                # libraries' prints and warnings on the terminal too (-v), not only in build.log
 
     def __post_init__(self):
@@ -90,6 +92,8 @@ class BuildConfig:
         self.synth_frames = DEFAULT_SYNTH_FRAMES if self.synth_frames in (None, "") else whole_number(
             self.synth_frames, "SYNTH_FRAMES")
         self.synth = "auto" if self.synth in (None, "") else str(self.synth)
+        self.synth_timeout = LAYER_TIMEOUT if self.synth_timeout in (None, "") else whole_number(
+            self.synth_timeout, "SYNTH_TIMEOUT")
         if self.synth not in SYNTH_MODES:
             raise BuildError(f"SYNTH={self.synth}: expected auto (synthesize designs up to {AUTO_MAX_LUT:,} "
                              "estimated LUT), 1 (always) or 0 (never)")
@@ -97,6 +101,7 @@ class BuildConfig:
             raise BuildError(f"RTLSIM_FRAMES={self.rtlsim_frames}: the steady-state interval needs at least "
                              f"{MIN_RTLSIM_FRAMES} frames")
         self.input_shape = parse_shape(self.input_shape)
+        self.input_phases = 1 if self.input_phases in (None, "") else whole_number(self.input_phases, "INPUT_PHASES")
         if self.folding and self.target_fps:
             raise BuildError("give either FOLDING (a folding file) or TARGET_FPS, not both")
         self.folding, self.data, self.ckpt, self.bits = (
@@ -459,13 +464,12 @@ def _step_synth(build):
         build.log.info(f"synthesis skipped: {skipped}")
         return
     record = synth.synthesize_build(build.dir / "rtl", build.graph("fifo_sizing"), build.config.board_info, est,
-                                    log=build.log.info)
+                                    log=build.log.info, timeout=build.config.synth_timeout)
     write_json(record, path)
     totals = record["totals"]
     build.log.info(f"synth ({record['tool']}; not Vivado): {totals['LUT']} LUT, {totals['FF']} FF, "
-                   f"{synth.bram18(totals)} BRAM18, {totals['DSP']} DSP; "
-                   + ("fits " if record["fits_board"] else "does NOT fit ") + build.config.board_info.name
-                   + (f"; not synthesized: {', '.join(record['not_synthesized'])}" if record["not_synthesized"] else ""))
+                   f"{synth.bram18(totals)} BRAM18, {totals['DSP']} DSP; {build.config.board_info.name}: "
+                   f"{synth.fit_verdict(record)}")
 
 
 def _rtlsim(build, dump=False):
@@ -562,7 +566,9 @@ STEPS = [
                                             _sources_hash("compiler", "kernels", "boards")), ("model.qonnx.onnx",)),
     Step("to_finn", _step_to_finn, lambda b: (b.source.topk,)),
     Step("to_nhwc", _graph_step("to_nhwc", "to_finn", lambda b, m: frontend.to_nhwc(m))),
-    Step("streamline", _graph_step("streamline", "to_nhwc", lambda b, m: frontend.streamline(m))),
+    Step("streamline", _graph_step("streamline", "to_nhwc",
+                                   lambda b, m: frontend.polyphase(frontend.streamline(m), b.config.input_phases)),
+         lambda b: (b.config.input_phases,)),
     Step("convert_to_hw", _graph_step("convert_to_hw", "streamline", lambda b, m: frontend.convert_to_hw(m))),
     Step("dataflow_partition", _step_partition),
     Step("specialize_layers", _graph_step("specialize_layers", "dataflow_partition",
@@ -582,7 +588,7 @@ STEPS = [
     Step("rtlsim", _step_rtlsim, lambda b: (b.config.rtlsim_frames, b.config.clock_mhz), ("rtlsim/performance.json",)),
     Step("verify", _step_verify, lambda b: (b.config.frames, b.file_hash(b.config.data), b.config.synth_frames),
          ("verification.json",)),
-    Step("synth", _step_synth, lambda b: (b.config.synth, b.config.board), ("report/synth.json",)),
+    Step("synth", _step_synth, lambda b: (b.config.synth, b.config.board, b.config.synth_timeout), ("report/synth.json",)),
     Step("report", _step_report, lambda b: (b.config.max_resources,),
          ("report/summary.md", "report/cycles.png", "report/resources.png", "report/pareto.png",
           "report/rtlsim.json")),

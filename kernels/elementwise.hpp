@@ -1,8 +1,8 @@
-// Elementwise binary ops (FINN ops ElementwiseAdd/Sub/Mul), PE channels per word, PIXELS words of C
+// Elementwise binary ops (FINN ops ElementwiseAdd/Sub/Mul/Max), PE channels per word, PIXELS words of C
 // channels per frame; a frame takes PIXELS * C/PE cycles, FINN's get_exp_cycles.
 //   elementwise_const:   out[c] = in[c] OP param[c], with a per-channel constant (or one scalar);
 //   elementwise_streams: out[c] = in0[c] OP in1[c], two streams of the same shape (a residual add).
-// The configuration (CFG) holds the op (op_t: Add, Sub or Mul), C, PE, PIXELS and the element types
+// The configuration (CFG) holds the op (op_t: Add, Sub, Mul or Max), C, PE, PIXELS and the element types
 // lhs_t, rhs_t, out_t.
 #pragma once
 #include "stream_utils.hpp"
@@ -12,6 +12,13 @@ namespace dfk {
 struct Add { template <typename A, typename B> static auto apply(const A& a, const B& b) { return a + b; } };
 struct Sub { template <typename A, typename B> static auto apply(const A& a, const B& b) { return a - b; } };
 struct Mul { template <typename A, typename B> static auto apply(const A& a, const B& b) { return a * b; } };
+// Both operands are widened to their sum's type, which holds either exactly.
+struct Max {
+    template <typename A, typename B> static auto apply(const A& a, const B& b) {
+        typedef decltype(a + b) T;
+        return T(a) > T(b) ? T(a) : T(b);
+    }
+};
 
 // params[pe][cf] is the constant of channel cf*PE+pe (params[PE][C/PE]), or params[1][1] one scalar
 // for every channel; reshaped into one memory of C/PE words of PE constants (the memory FINN's

@@ -1,4 +1,4 @@
-// Elementwise binary op with a constant right-hand side (FINN ElementwiseAdd/Sub/Mul with
+// Elementwise binary op with a constant right-hand side (FINN ElementwiseAdd/Sub/Mul/Max with
 // rhs_style "const"): out[c] = in[c] OP param[c] (per channel) or in[c] OP param (a scalar).
 //
 // Words carry PE channels: word cf of a pixel is channels cf * PE .. cf * PE + PE - 1 (CF =

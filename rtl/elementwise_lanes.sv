@@ -1,7 +1,7 @@
-// The arithmetic of FINN's ElementwiseAdd / ElementwiseSub / ElementwiseMul on PE lanes, shared by
+// The arithmetic of FINN's ElementwiseAdd / Sub / Mul / Max on PE lanes, shared by
 // elementwise_const and elementwise_streams: result lane pe = lhs lane pe OP rhs lane pe.
 //
-// OP is "Add", "Sub" (lhs - rhs) or "Mul". Operands are L_BITS / R_BITS wide, signed if L_SIGNED /
+// OP is "Add", "Sub" (lhs - rhs), "Mul" or "Max". Operands are L_BITS / R_BITS wide, signed if L_SIGNED /
 // R_SIGNED; the exact result is truncated to OUT_BITS (FINN's output type holds it).
 // Cycles: none of its own (combinational; its users take one word per cycle). Latency: 0 cycles.
 module elementwise_lanes #(
@@ -32,8 +32,10 @@ module elementwise_lanes #(
       assign r = a + b;
     end else if (OP == "Sub") begin : g_sub
       assign r = a - b;
-    end else begin : g_mul
+    end else if (OP == "Mul") begin : g_mul
       assign r = a * b;
+    end else begin : g_max
+      assign r = a > b ? a : b;
     end
     assign result_o[pe * OUT_BITS +: OUT_BITS] = OUT_BITS'(r);
   end

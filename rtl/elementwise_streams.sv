@@ -1,4 +1,4 @@
-// Elementwise binary op on two streams of the same shape (FINN ElementwiseAdd/Sub/Mul with both
+// Elementwise binary op on two streams of the same shape (FINN ElementwiseAdd/Sub/Mul/Max with both
 // sides "input", e.g. a residual add): out[c] = in0[c] OP in1[c].
 //
 // Word j of either input and of the output carries the same PE channels (L_BITS on s0, R_BITS on

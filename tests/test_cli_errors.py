@@ -75,6 +75,8 @@ def files(tmp_path_factory):
     (["--frames", "0"], "FRAMES=0 is out of range: give 1 or more"),
     (["--frames=-1"], "FRAMES=-1 is out of range"),
     (["--frames", "1.5"], "FRAMES='1.5' is not a whole number"),
+    (["--synth-timeout", "0"], "SYNTH_TIMEOUT=0 is out of range: give 1 or more"),
+    (["--input-phases", "two"], "INPUT_PHASES='two' is not a whole number"),
     (["--input-shape=-2,64"], "INPUT_SHAPE '-2,64': expected the shape of one frame as positive integers"),
     (["--input-shape", "2,a"], "INPUT_SHAPE '2,a'"),
     (["--board", "pynq-z9"], "unknown board 'pynq-z9'; known boards: kv260, pynq-z1, pynq-z2"),

@@ -306,14 +306,16 @@ def branching_model(join, input_dtype, shape, out_shape, seed):
     return model
 
 
-def test_residual_fork_and_join(tmp_path, synth):
-    """DuplicateStreams -> (thresholding branch, identity branch) -> ElementwiseAdd of two streams."""
+@pytest.mark.parametrize("op,idt,odt", [("Add", "UINT4", "UINT5"),
+                                         ("Max", "INT4", "INT4")])    # the max of an unsigned and a signed lane
+def test_residual_fork_and_join(tmp_path, op, idt, odt, synth):
+    """DuplicateStreams -> (thresholding branch, identity branch) -> Elementwise<op> of two streams."""
     shape = [1, 5, 1, 4]
-    add = helper.make_node("ElementwiseAdd_hls", ["c", "b"], ["y"], domain="finn.custom_op.fpgadataflow.hls",
-                           backend="fpgadataflow", name="add", lhs_shape=shape, rhs_shape=shape, out_shape=shape,
-                           lhs_dtype="UINT2", rhs_dtype="UINT4", out_dtype="UINT5", lhs_style="input",
-                           rhs_style="input", PE=2)
-    check(branching_model(add, "UINT4", shape, shape, seed=7), tmp_path, "UINT4", synth=synth)
+    join = helper.make_node(f"Elementwise{op}_hls", ["c", "b"], ["y"], domain="finn.custom_op.fpgadataflow.hls",
+                            backend="fpgadataflow", name="join", lhs_shape=shape, rhs_shape=shape, out_shape=shape,
+                            lhs_dtype="UINT2", rhs_dtype=idt, out_dtype=odt, lhs_style="input",
+                            rhs_style="input", PE=2)
+    check(branching_model(join, idt, shape, shape, seed=7), tmp_path, idt, synth=synth)
 
 
 def test_concat_of_two_branches(tmp_path, synth):

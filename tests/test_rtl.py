@@ -276,6 +276,7 @@ def test_global_acc_pool(tmp_path, vecs, channels, pe, idt):
     ("Mul", [1, 4, 1, 4], 4, 2, "INT4", "INT3", "INT7"),
     ("Mul", [1, 3, 2, 3], 1, 1, "UINT2", "UINT3", "UINT5"),      # a scalar
     ("Sub", [1, 5, 1, 6], 1, 2, "INT8", "INT8", "INT9"),
+    ("Max", [1, 3, 1, 4], 4, 2, "INT4", "UINT3", "INT4"),        # signed against unsigned
 ])
 def test_elementwise_const(tmp_path, op, shape, params, pe, ldt, rdt, odt):
     from compiler.hwgraphs import layer
@@ -291,6 +292,7 @@ def test_elementwise_const(tmp_path, op, shape, params, pe, ldt, rdt, odt):
     ("Add", [1, 5, 1, 4], 2, "UINT4", "UINT2", "UINT5"),         # a residual add
     ("Sub", [1, 3, 1, 6], 6, "INT4", "UINT3", "INT5"),           # PE = channels
     ("Mul", [1, 4, 1, 3], 1, "INT3", "UINT2", "INT5"),           # PE = 1, odd channels
+    ("Max", [1, 4, 1, 6], 3, "INT4", "UINT3", "INT4"),           # the pool of a polyphase first conv
 ])
 def test_elementwise_streams_after_fork(tmp_path, op, shape, pe, idt, branch, odt):
     """DuplicateStreams -> (Thresholding to `branch`, identity) -> Elementwise<op> of the two streams."""

@@ -83,17 +83,35 @@ def test_a_layer_past_the_time_limit_stops_with_every_process_yosys_started(tmp_
                         f"pathlib.Path({str(child_pid)!r}).write_text(str(child.pid))\n"
                         "time.sleep(120)\n")
     monkeypatch.setattr(synth, "YOSYS_SCRIPT", stand_in)
-    monkeypatch.setattr(synth, "LAYER_TIMEOUT", 3)
     model = two_layers("lut", 4)
     rtl.generate(model, tmp_path / "rtl", PYNQ_Z2)
-    result = synth.synthesize_layer(tmp_path / "rtl", rtl.module_name("fc0"), "xc7")
-    assert result == {"error": "not synthesized: Yosys took longer than 3 s", "cached": False}
+    result = synth.synthesize_layer(tmp_path / "rtl", rtl.module_name("fc0"), "xc7", timeout=3)
+    assert result == {"error": "not synthesized: Yosys took longer than 3 s (SYNTH_TIMEOUT)", "cached": False}
     pid = int(child_pid.read_text())
     status = Path(f"/proc/{pid}/status")
     deadline = time.time() + 10
     while status.exists() and "zombie" not in status.read_text() and time.time() < deadline:
         time.sleep(0.1)
     assert not status.exists() or "zombie" in status.read_text(), "Yosys' child process outlived the time limit"
+
+
+def test_a_design_with_a_layer_not_synthesized_has_an_unknown_fit(tmp_path, cache, monkeypatch):
+    """What was not counted could be over the board: neither "fits" nor "does NOT fit", unless the
+    counted layers are over already."""
+    stand_in = tmp_path / "yosys_stand_in.py"
+    stand_in.write_text("import time\ntime.sleep(60)\n")
+    monkeypatch.setattr(synth, "YOSYS_SCRIPT", stand_in)
+    model = two_layers("lut", 4)
+    rtl.generate(model, tmp_path / "rtl", PYNQ_Z2)
+    est = estimate(model, PYNQ_Z2)
+    record = synth.synthesize_build(tmp_path / "rtl", model, PYNQ_Z2, est, log=lambda *_: None, timeout=1)
+    assert record["not_synthesized"] == ["fc0", "fc1", "fifo_w10_d2_distributed"]
+    assert record["fits_board"] is None and not record["over"] and record["totals"]["LUT"] == 0
+    assert synth.fit_verdict(record).startswith("fit unknown: fc0, fc1")
+    write_summary("two layers", est, [], {}, tmp_path / "report", synth=record)
+    assert "fit unknown: fc0, fc1" in (tmp_path / "report" / "summary.md").read_text()
+    over = {**record, "over": ["LUT"], "fits_board": False}
+    assert synth.fit_verdict(over) == "does NOT fit (LUT over)"
 
 
 def test_layers_and_fifos_synthesize_and_a_second_run_is_cached(tmp_path, cache):

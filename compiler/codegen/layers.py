@@ -351,8 +351,8 @@ def _pool(model, node, inst, board):
 
 def _elementwise(model, node, inst, board):
     op = base_op(node.op_type)[len("Elementwise"):]
-    if op not in ("Add", "Sub", "Mul"):
-        raise CodegenError(f"{node.name}: Elementwise{op} is not supported yet (supported: Add, Sub, Mul)")
+    if op not in ("Add", "Sub", "Mul", "Max"):
+        raise CodegenError(f"{node.name}: Elementwise{op} is not supported yet (supported: Add, Sub, Mul, Max)")
     styles = (inst.get_nodeattr("lhs_style"), inst.get_nodeattr("rhs_style"))
     out_shape = list(inst.get_nodeattr("out_shape"))
     channels, pe = out_shape[-1], inst.get_nodeattr("PE")
@@ -435,6 +435,7 @@ _DESCRIBERS = {
     "ElementwiseAdd": _elementwise,
     "ElementwiseSub": _elementwise,
     "ElementwiseMul": _elementwise,
+    "ElementwiseMax": _elementwise,
     "LabelSelect": _label_select,
     "DuplicateStreams": _duplicate_streams,
     "StreamingConcat": _concat,

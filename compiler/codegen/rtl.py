@@ -353,8 +353,8 @@ def _global_acc_pool(model, node, inst):
 
 def _elementwise(model, node, inst):
     op = base_op(node.op_type)[len("Elementwise"):]
-    if op not in ("Add", "Sub", "Mul"):
-        raise CodegenError(f"{node.name}: Elementwise{op} has no RTL module (supported: Add, Sub, Mul)")
+    if op not in ("Add", "Sub", "Mul", "Max"):
+        raise CodegenError(f"{node.name}: Elementwise{op} has no RTL module (supported: Add, Sub, Mul, Max)")
     styles = (inst.get_nodeattr("lhs_style"), inst.get_nodeattr("rhs_style"))
     out_shape = list(inst.get_nodeattr("out_shape"))
     channels, pe = out_shape[-1], inst.get_nodeattr("PE")
@@ -498,6 +498,7 @@ _DESCRIBERS = {
     "ElementwiseAdd": _elementwise,
     "ElementwiseSub": _elementwise,
     "ElementwiseMul": _elementwise,
+    "ElementwiseMax": _elementwise,
     "DuplicateStreams": _duplicate_streams,
     "StreamingConcat": _concat,
     "Shuffle": _reorg,

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from compiler.estimate import MODEL_NAMES, other_cost_model
 from compiler.fileio import write_file
+from compiler.synth import fit_verdict
 
 # FINN's per-layer unit -> (board unit, layer units per board unit)
 _BOARD_UNITS = {"LUT": ("LUT", 1), "BRAM_18K": ("BRAM36", 2), "DSP": ("DSP", 1), "URAM": ("URAM", 1)}
@@ -192,8 +193,7 @@ def _synthesized(synth):
                       f"{synth['tool']}. {synth['note']}.", "",
                       _table(("layer", "LUT (logic / LUTRAM / SRL)", "FF", "CARRY", "BRAM18", "URAM", "DSP",
                               f"estimate ({synth['cost_model']} cost model)", "LUT by FINN's model / ours"), rows), "",
-                      f"Of the board: {share}: " + ("fits." if synth["fits_board"] else
-                                                    f"does NOT fit ({', '.join(synth['over'] + synth['not_synthesized'])})."),
+                      f"Of the board: {share}: {fit_verdict(synth)}.",
                       ""])
 
 

@@ -9,4 +9,5 @@ from compiler.frontend.steps import (  # noqa: F401
     insert_topk,
     minimize_bit_widths, specialize_layers, split_parent, streamline, to_finn, to_nhwc,
 )
+from compiler.frontend.polyphase import PolyphaseError, polyphase  # noqa: F401
 from models.export import export_brevitas  # noqa: F401  (the first graph step lives with the models)

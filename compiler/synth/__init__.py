@@ -24,7 +24,7 @@ from compiler.fileio import user_cache_dir
 from compiler.hwops import multiplies_on_dsp
 from models import progress
 
-LAYER_TIMEOUT = 900           # seconds a layer may take before it is reported as not synthesized
+LAYER_TIMEOUT = 900           # default seconds a layer may take before it is reported as not synthesized
 # Xilinx primitives -> (resource, units): LUTRAMs count the LUTs they occupy.
 CELLS = {
     **{f"LUT{n}": ("LUT_logic", 1) for n in range(1, 7)}, "LUT6_2": ("LUT_logic", 1), "INV": ("LUT_logic", 1),
@@ -90,10 +90,11 @@ def _key(files, family, options):
     return digest.hexdigest()[:24]
 
 
-def synthesize_layer(rtl_dir, module, family, options=()):
+def synthesize_layer(rtl_dir, module, family, options=(), timeout=None):
     """Yosys' counts of one layer wrapper `module` of rtl_dir (compiler.codegen.rtl.generate), from the
     cache or by running Yosys in a subprocess. Returns {"counts", "seconds", "cached"}; a layer that
-    fails or takes longer than LAYER_TIMEOUT gives {"error": ...} instead of counts."""
+    fails or takes longer than `timeout` seconds (default LAYER_TIMEOUT) gives {"error": ...} instead."""
+    timeout = timeout or LAYER_TIMEOUT
     rtl_dir = Path(rtl_dir)
     sources, memories = _sources(rtl_dir, module)
     key = _key(sources + memories, family, options)
@@ -109,11 +110,11 @@ def synthesize_layer(rtl_dir, module, family, options=()):
         with subprocess.Popen(cmd, cwd=rtl_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               start_new_session=True) as process:
             try:
-                stdout, stderr = process.communicate(timeout=LAYER_TIMEOUT)
+                stdout, stderr = process.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.communicate()
-                return {"error": f"not synthesized: Yosys took longer than {LAYER_TIMEOUT} s", "cached": False}
+                return {"error": f"not synthesized: Yosys took longer than {timeout} s (SYNTH_TIMEOUT)", "cached": False}
         seconds = round(time.time() - start, 1)
         if process.returncode or not stat.exists():
             errors = [line for line in (stdout + stderr).splitlines() if "ERROR" in line or "error" in line]
@@ -127,12 +128,12 @@ def synthesize_layer(rtl_dir, module, family, options=()):
     return {**record, "cached": False}
 
 
-def synthesize(rtl_dir, units, family, log=print, workers=2):
-    """Synthesize the units [(name, module, synth_xilinx options)] of rtl_dir, `workers` at a time;
-    returns {name: synthesize_layer's result}, logging one line per unit."""
+def synthesize(rtl_dir, units, family, log=print, workers=2, timeout=None):
+    """Synthesize the units [(name, module, synth_xilinx options)] of rtl_dir, `workers` at a time, each
+    within `timeout` seconds; returns {name: synthesize_layer's result}, logging one line per unit."""
     def one(unit):
         name, module, options = unit
-        result = synthesize_layer(rtl_dir, module, family, options)
+        result = synthesize_layer(rtl_dir, module, family, options, timeout)
         status = "cached" if result.get("cached") else result.get("error") or f"{result['seconds']} s"
         counts = result.get("counts")
         log(f"synth: {name}: " + (f"{counts['LUT']} LUT, {counts['FF']} FF, {bram18(counts)} BRAM18, "
@@ -173,10 +174,11 @@ def layer_options(inst, board):
     return () if multiplies_on_dsp(inst, board.part) else ("-nodsp",)
 
 
-def synthesize_build(rtl_dir, model, board, est, log=print, workers=2):
+def synthesize_build(rtl_dir, model, board, est, log=print, workers=2, timeout=None):
     """Yosys' counts of every layer and every distinct FIFO of the RTL generated from `model`
     (compiler.codegen.rtl.generate into rtl_dir), beside the estimate `est` (compiler.estimate), with
-    totals against `board`: the record of report/synth.json."""
+    totals against `board`: the record of report/synth.json. A layer past `timeout` seconds is left out
+    of the totals and named; the fit is then unknown (fits_board None) unless the rest is already over."""
     from qonnx.custom_op.registry import getCustomOp
 
     from compiler.codegen import rtl
@@ -189,7 +191,7 @@ def synthesize_build(rtl_dir, model, board, est, log=print, workers=2):
     fifo_units = sorted({rtl.fifo_unit_name(link) for link in fifo_links})
     log(f"synth: {len(units)} layers and {len(fifo_units)} FIFO configurations with Yosys (synth_xilinx "
         f"-family {family}), {workers} at a time; cached in {cache_dir()}")
-    results = synthesize(rtl_dir, units + [(name, name, ()) for name in fifo_units], family, log, workers)
+    results = synthesize(rtl_dir, units + [(name, name, ()) for name in fifo_units], family, log, workers, timeout)
     estimated = {layer["name"]: layer for layer in est["layers"]}
     layers = [{"name": node.name, "op_type": node.op_type, **results[node.name],
                "estimate": {key: estimated[node.name][key] for key in
@@ -210,4 +212,13 @@ def synthesize_build(rtl_dir, model, board, est, log=print, workers=2):
             "cost_model": est["cost_model"],
             "complete": not failed, "not_synthesized": failed, "layers": layers, "fifos": fifos,
             "totals": totals, "board": board.resources, "utilization": utilization,
-            "fits_board": not over and not failed, "over": over}
+            "fits_board": False if over else None if failed else True, "over": over}
+
+
+def fit_verdict(record):
+    """A phrase for synthesize_build's record against its board: fits, does NOT fit, or unknown."""
+    if record["fits_board"]:
+        return "fits"
+    if record["over"]:
+        return f"does NOT fit ({', '.join(record['over'])} over)"
+    return f"fit unknown: {', '.join(record['not_synthesized'])} not synthesized"
